@@ -1,0 +1,91 @@
+package io.sparknmt.decode;
+
+import io.sparknmt.model.DecoderState;
+import io.sparknmt.model.EncoderOutput;
+import io.sparknmt.model.GenerationConfig;
+import io.sparknmt.model.MarianConfig;
+import io.sparknmt.model.MarianModel;
+
+/**
+ * Greedy decoding as transformers does it: from {@code decoder_start_token_id}, the argmax of the
+ * processed logits until {@code </s>} or max length. Each token's score is what beam search
+ * would add: the log-softmax of the raw logits after the logits processors (0 for a forced EOS),
+ * so greedy's score equals beam-1's. Finished sentences leave the active batch.
+ */
+public final class GreedySearch {
+    private GreedySearch() {
+    }
+
+    public static Hypothesis[] run(MarianModel model, GenerationConfig gen, EncoderOutput enc, DecodeOptions opt) {
+        MarianConfig cfg = model.config();
+        int batch = enc.batch();
+        int vocab = cfg.decoderVocabSize();
+        int maxLen = Math.min(opt.maxLength(), cfg.maxPositions());
+        LogitsProcessor proc = new LogitsProcessor(gen, cfg, maxLen);
+        DecoderState st = model.newDecoderState(enc, batch, Math.min(maxLen, 2 * enc.srcLen() + 10));
+        int[] sentences = new int[batch];
+        for (int b = 0; b < batch; b++) {
+            sentences[b] = b;
+        }
+        model.startDecoding(st, sentences);
+        int[][] out = new int[batch][maxLen];
+        int[] outLen = new int[batch];
+        double[] sumLogProb = new double[batch];
+        boolean[] finished = new boolean[batch];
+        int[] rowSentence = sentences.clone();   // sentence of each active row
+        int[] tokens = new int[batch];
+        java.util.Arrays.fill(tokens, cfg.decoderStartId());
+        int[] keep = new int[batch];
+        int rows = batch;
+        for (int curLen = 1; rows > 0; curLen++) {
+            model.decodeStep(st, tokens);
+            float[] logits = st.logits();
+            int kept = 0;
+            for (int r = 0; r < rows; r++) {
+                int off = r * vocab;
+                int s = rowSentence[r];
+                double lse = LogitsProcessor.logSumExp(logits, off, vocab);
+                boolean forced = proc.apply(logits, off, vocab, curLen);
+                int best = argmax(logits, off, vocab);
+                // As in beam search: log-softmax of the raw logits, then the processors, which give
+                // a forced EOS the score 0.
+                sumLogProb[s] += forced ? 0.0 : logits[off + best] - lse;
+                if (best == cfg.eosId()) {
+                    finished[s] = true;
+                } else {
+                    out[s][outLen[s]++] = best;
+                    if (curLen + 1 < maxLen) {
+                        tokens[kept] = best;
+                        rowSentence[kept] = s;
+                        keep[kept++] = r;
+                    }
+                }
+            }
+            if (kept < rows && kept > 0) {
+                st.reorderRows(keep, kept);
+            }
+            rows = kept;
+        }
+        Hypothesis[] result = new Hypothesis[batch];
+        for (int b = 0; b < batch; b++) {
+            int[] toks = java.util.Arrays.copyOf(out[b], outLen[b]);
+            int genLen = toks.length + (finished[b] ? 1 : 0);
+            result[b] = new Hypothesis(toks, finished[b], sumLogProb[b],
+                    sumLogProb[b] / Math.pow(Math.max(genLen, 1), opt.lengthPenalty()));
+        }
+        return result;
+    }
+
+    /** First index of the maximum, as torch.argmax. */
+    static int argmax(float[] x, int off, int len) {
+        int best = 0;
+        float max = x[off];
+        for (int i = 1; i < len; i++) {
+            if (x[off + i] > max) {
+                max = x[off + i];
+                best = i;
+            }
+        }
+        return best;
+    }
+}

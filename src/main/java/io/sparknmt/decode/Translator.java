@@ -1,0 +1,126 @@
+package io.sparknmt.decode;
+
+import io.sparknmt.kernel.KernelProvider;
+import io.sparknmt.model.EncoderOutput;
+import io.sparknmt.model.GenerationConfig;
+import io.sparknmt.model.MarianModel;
+import io.sparknmt.tokenizer.MarianTokenizer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
+
+/**
+ * Tokenize, encode, search, detokenize. Immutable and thread-safe: every call has its own
+ * decoder state. Close it to free the native SentencePiece processors.
+ */
+public final class Translator implements AutoCloseable {
+    private final MarianModel model;
+    private final MarianTokenizer tokenizer;
+    private final GenerationConfig generation;
+    private final int maxSourceTokens;
+
+    public Translator(MarianModel model, MarianTokenizer tokenizer, GenerationConfig generation, int maxSourceTokens) {
+        this.model = model;
+        this.tokenizer = tokenizer;
+        this.generation = generation;
+        this.maxSourceTokens = maxSourceTokens;
+    }
+
+    /** Loads a model directory with the JVM's active kernels. */
+    public static Translator load(Path modelDir) {
+        return ModelBundle.load(modelDir).newTranslator(KernelProvider.get());
+    }
+
+    public MarianModel model() {
+        return model;
+    }
+
+    public MarianTokenizer tokenizer() {
+        return tokenizer;
+    }
+
+    public GenerationConfig generation() {
+        return generation;
+    }
+
+    public int maxSourceTokens() {
+        return maxSourceTokens;
+    }
+
+    /** The model's defaults: num_beams and max_length from generation_config.json. */
+    public DecodeOptions defaultOptions() {
+        return new DecodeOptions(generation.numBeams(), generation.maxLength(), generation.lengthPenalty(), 1);
+    }
+
+    /** Translates one batch of source id sequences (each ending with {@code </s>}). */
+    public List<Translation> translateIds(int[][] srcIds, DecodeOptions opt) {
+        EncoderOutput enc = model.encode(srcIds);
+        List<Translation> out = new ArrayList<>(srcIds.length);
+        if (opt.beamSize() == 1) {
+            for (Hypothesis h : GreedySearch.run(model, generation, enc, opt)) {
+                String text = tokenizer.decode(h.tokens());
+                out.add(new Translation(text, h, List.of(new Translation.Scored(text, h))));
+            }
+        } else {
+            for (List<Hypothesis> hs : BeamSearch.run(model, generation, enc, opt)) {
+                List<Translation.Scored> scored = hs.stream()
+                        .map(h -> new Translation.Scored(tokenizer.decode(h.tokens()), h)).toList();
+                out.add(new Translation(scored.get(0).text(), hs.get(0), scored));
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Translates sentences in length-sorted batches of at most {@code maxBatchSentences} and
+     * {@code maxBatchTokens} padded source tokens; results come back in input order. Sources
+     * longer than the model accepts are an error here (the Spark job truncates and says so).
+     */
+    public List<Translation> translate(List<String> sentences, DecodeOptions opt, int maxBatchSentences,
+                                       int maxBatchTokens) {
+        int n = sentences.size();
+        int[][] ids = new int[n][];
+        for (int i = 0; i < n; i++) {
+            ids[i] = tokenizer.encode(sentences.get(i));
+            if (ids[i].length > maxSourceTokens) {
+                throw new IllegalArgumentException("sentence " + i + " has " + ids[i].length
+                        + " tokens, more than the model's " + maxSourceTokens);
+            }
+        }
+        Integer[] order = new Integer[n];
+        for (int i = 0; i < n; i++) {
+            order[i] = i;
+        }
+        Arrays.sort(order, Comparator.comparingInt(i -> ids[i].length));
+        Translation[] result = new Translation[n];
+        for (int start = 0; start < n; ) {
+            int end = start;
+            int longest = 0;
+            while (end < n && end - start < maxBatchSentences) {
+                int len = ids[order[end]].length;
+                if (end > start && Math.max(longest, len) * (end - start + 1) > maxBatchTokens) {
+                    break;
+                }
+                longest = Math.max(longest, len);
+                end++;
+            }
+            int[][] batch = new int[end - start][];
+            for (int i = start; i < end; i++) {
+                batch[i - start] = ids[order[i]];
+            }
+            List<Translation> got = translateIds(batch, opt);
+            for (int i = start; i < end; i++) {
+                result[order[i]] = got.get(i - start);
+            }
+            start = end;
+        }
+        return Arrays.asList(result);
+    }
+
+    @Override
+    public void close() {
+        tokenizer.close();
+    }
+}

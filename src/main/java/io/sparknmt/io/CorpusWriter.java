@@ -1,0 +1,63 @@
+package io.sparknmt.io;
+
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SaveMode;
+import org.apache.spark.sql.functions;
+
+/** Writes translated rows in the chosen format; Spark's output committer makes it appear whole or not at all. */
+public final class CorpusWriter {
+    private CorpusWriter() {
+    }
+
+    public static void write(Dataset<Row> rows, OutputFormat format, String output, boolean overwrite) {
+        SaveMode mode = overwrite ? SaveMode.Overwrite : SaveMode.ErrorIfExists;
+        switch (format) {
+            case PARQUET -> rows.write().mode(mode).parquet(output);
+            case JSONL -> rows.write().mode(mode).option("ignoreNullFields", "false").json(output);
+            case TSV -> rows.select(flatColumns(rows)).write().mode(mode)
+                    .option("sep", "\t").option("header", "true").option("nullValue", "").csv(output);
+            case TEXT -> rows.repartition(1).sortWithinPartitions(Schemas.ID)
+                    .select(functions.regexp_replace(functions.coalesce(functions.col(Schemas.TRANSLATION),
+                            functions.lit("")), "[\\r\\n]+", " "))
+                    .write().mode(mode).text(output);
+            case ARROW -> {
+                prepareDirectory(rows, output, overwrite);
+                ArrowTokenFiles.write(rows, output);
+                touchSuccess(rows, output);
+            }
+        }
+    }
+
+    private static Column[] flatColumns(Dataset<Row> rows) {
+        return java.util.Arrays.stream(rows.columns())
+                .filter(c -> !c.equals(Schemas.N_BEST) && !c.equals(Schemas.TOKENS))
+                .map(functions::col).toArray(Column[]::new);
+    }
+
+    private static void prepareDirectory(Dataset<Row> rows, String output, boolean overwrite) {
+        try {
+            org.apache.hadoop.fs.Path p = new org.apache.hadoop.fs.Path(output);
+            var fs = p.getFileSystem(rows.sparkSession().sparkContext().hadoopConfiguration());
+            if (fs.exists(p)) {
+                if (!overwrite) {
+                    throw new IllegalStateException("output " + output + " already exists (use --overwrite)");
+                }
+                fs.delete(p, true);
+            }
+            fs.mkdirs(p);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    private static void touchSuccess(Dataset<Row> rows, String output) {
+        try {
+            org.apache.hadoop.fs.Path p = new org.apache.hadoop.fs.Path(output, "_SUCCESS");
+            p.getFileSystem(rows.sparkSession().sparkContext().hadoopConfiguration()).create(p, true).close();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+}

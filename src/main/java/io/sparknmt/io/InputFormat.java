@@ -1,0 +1,16 @@
+package io.sparknmt.io;
+
+/** Corpus formats the job reads. */
+public enum InputFormat {
+    /** One sentence per line; id = 0-based line number across the sorted input files. */
+    TEXT,
+    /** Tab-separated with a header row, no quoting. */
+    TSV,
+    /** Comma-separated with a header row, RFC 4180 quoting. */
+    CSV,
+    /** One JSON object per line. */
+    JSONL,
+    PARQUET,
+    /** Pre-tokenized Arrow IPC files: id:int64, tokens:list&lt;int32&gt;. */
+    ARROW
+}

@@ -1,0 +1,35 @@
+package io.sparknmt.kernel;
+
+/**
+ * The seam where the hot loops of the Transformer live. Every implementation computes the same
+ * math; {@link ScalarKernels} is the plain-loop twin that the fast path is tested against.
+ *
+ * <p>Conventions: matrices are row-major {@code float[]}; a "linear" weight is stored the way the
+ * checkpoint stores it, {@code [out, in]}, and prepared once with {@link #pack}.
+ */
+public interface Kernels {
+
+    /** A short name for logs: which path is active. */
+    String name();
+
+    /**
+     * Prepares a {@code [n, k]} weight matrix (checkpoint layout, y = x W^T) for {@link #linear}.
+     * Called once per weight at model load.
+     */
+    PackedWeight pack(float[] w, int n, int k);
+
+    /**
+     * {@code y[m, n] = x[m, k] . W^T + bias}; {@code bias} may be null. {@code x} rows start at
+     * {@code xOff} with stride {@code k}; {@code y} rows start at {@code yOff} with stride {@code n}.
+     */
+    void linear(float[] x, int xOff, int m, PackedWeight w, float[] bias, float[] y, int yOff);
+
+    /** Sum of {@code a[aOff + i] * b[bOff + i]} for {@code i < len}. */
+    float dot(float[] a, int aOff, float[] b, int bOff, int len);
+
+    /** {@code y[yOff + i] += alpha * x[xOff + i]} for {@code i < len}. */
+    void axpy(float alpha, float[] x, int xOff, float[] y, int yOff, int len);
+
+    /** {@code x[off + i] *= alpha} for {@code i < len}. */
+    void scale(float[] x, int off, int len, float alpha);
+}

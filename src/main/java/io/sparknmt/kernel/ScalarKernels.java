@@ -1,0 +1,60 @@
+package io.sparknmt.kernel;
+
+/** Plain loops, obviously right: the reference twin of every fast kernel, and the Java 17 fallback. */
+public final class ScalarKernels implements Kernels {
+
+    @Override
+    public String name() {
+        return "scalar";
+    }
+
+    @Override
+    public PackedWeight pack(float[] w, int n, int k) {
+        if (w.length != (long) n * k) {
+            throw new IllegalArgumentException("weight has " + w.length + " values, expected " + n + "x" + k);
+        }
+        return new PackedWeight(n, k, w, 0);
+    }
+
+    @Override
+    public void linear(float[] x, int xOff, int m, PackedWeight w, float[] bias, float[] y, int yOff) {
+        int n = w.n();
+        int k = w.k();
+        float[] wd = w.data();
+        for (int i = 0; i < m; i++) {
+            int xr = xOff + i * k;
+            int yr = yOff + i * n;
+            for (int j = 0; j < n; j++) {
+                float acc = 0f;
+                int wr = j * k;
+                for (int p = 0; p < k; p++) {
+                    acc += x[xr + p] * wd[wr + p];
+                }
+                y[yr + j] = bias == null ? acc : acc + bias[j];
+            }
+        }
+    }
+
+    @Override
+    public float dot(float[] a, int aOff, float[] b, int bOff, int len) {
+        float acc = 0f;
+        for (int i = 0; i < len; i++) {
+            acc += a[aOff + i] * b[bOff + i];
+        }
+        return acc;
+    }
+
+    @Override
+    public void axpy(float alpha, float[] x, int xOff, float[] y, int yOff, int len) {
+        for (int i = 0; i < len; i++) {
+            y[yOff + i] += alpha * x[xOff + i];
+        }
+    }
+
+    @Override
+    public void scale(float[] x, int off, int len, float alpha) {
+        for (int i = 0; i < len; i++) {
+            x[off + i] *= alpha;
+        }
+    }
+}

@@ -1,0 +1,172 @@
+package io.sparknmt.model;
+
+import static io.sparknmt.model.TensorNames.*;
+
+import io.sparknmt.kernel.Kernels;
+
+/**
+ * The Marian encoder-decoder, built once from {@link MarianWeights} with weights packed for the
+ * active {@link Kernels}. Immutable and thread-safe: all mutable state lives in
+ * {@link DecoderState} and per-call buffers.
+ */
+public final class MarianModel {
+    private final MarianConfig config;
+    private final Kernels kernels;
+    private final float[] encEmbed;   // [V_src, d]
+    private final float[] decEmbed;   // [V_tgt, d]
+    private final float[] encPos;     // [maxPositions, d]
+    private final float[] decPos;     // [maxPositions, d]
+    private final float embedScale;
+    private final EncoderLayer[] encoder;
+    private final DecoderLayer[] decoder;
+    private final Linear lmHead;      // [V_tgt, d] + final_logits_bias
+
+    public MarianModel(MarianWeights w, Kernels kernels) {
+        this.config = w.config();
+        this.kernels = kernels;
+        MarianConfig c = config;
+        int d = c.dModel();
+        this.encEmbed = w.get(ENCODER_EMBED);
+        this.decEmbed = w.get(DECODER_EMBED);
+        this.encPos = w.get(ENCODER_POSITIONS);
+        this.decPos = w.get(DECODER_POSITIONS);
+        this.embedScale = c.scaleEmbedding() ? (float) Math.sqrt(d) : 1f;
+        this.encoder = new EncoderLayer[c.encoderLayers()];
+        for (int n = 0; n < encoder.length; n++) {
+            String p = layer(false, n);
+            encoder[n] = new EncoderLayer(
+                    attention(w, p + SELF_ATTN, c.encoderHeads()), norm(w, p + SELF_ATTN_LN),
+                    feedForward(w, p, c.encoderFfn()), norm(w, p + FINAL_LN));
+        }
+        this.decoder = new DecoderLayer[c.decoderLayers()];
+        for (int n = 0; n < decoder.length; n++) {
+            String p = layer(true, n);
+            decoder[n] = new DecoderLayer(
+                    attention(w, p + SELF_ATTN, c.decoderHeads()), norm(w, p + SELF_ATTN_LN),
+                    attention(w, p + CROSS_ATTN, c.decoderHeads()), norm(w, p + CROSS_ATTN_LN),
+                    feedForward(w, p, c.decoderFfn()), norm(w, p + FINAL_LN));
+        }
+        this.lmHead = new Linear(kernels, w.get(LM_HEAD), c.decoderVocabSize(), d, w.get(FINAL_LOGITS_BIAS));
+    }
+
+    private MultiHeadAttention attention(MarianWeights w, String prefix, int heads) {
+        return new MultiHeadAttention(kernels, linear(w, prefix + Q_PROJ), linear(w, prefix + K_PROJ),
+                linear(w, prefix + V_PROJ), linear(w, prefix + OUT_PROJ), heads);
+    }
+
+    private FeedForward feedForward(MarianWeights w, String prefix, int ffn) {
+        return new FeedForward(linear(w, prefix + FC1), linear(w, prefix + FC2), config.activation());
+    }
+
+    private Linear linear(MarianWeights w, String prefix) {
+        float[] bias = w.get(prefix + BIAS);
+        float[] weight = w.get(prefix + WEIGHT);
+        return new Linear(kernels, weight, bias.length, weight.length / bias.length, bias);
+    }
+
+    private static LayerNorm norm(MarianWeights w, String prefix) {
+        return new LayerNorm(w.get(prefix + WEIGHT), w.get(prefix + BIAS));
+    }
+
+    public MarianConfig config() {
+        return config;
+    }
+
+    public Kernels kernels() {
+        return kernels;
+    }
+
+    /**
+     * Runs the encoder over a batch of id sequences (each already ending with {@code </s>}),
+     * right-padded to the longest.
+     */
+    public EncoderOutput encode(int[][] ids) {
+        int batch = ids.length;
+        int srcLen = 1;
+        int[] lengths = new int[batch];
+        for (int b = 0; b < batch; b++) {
+            if (ids[b].length == 0) {
+                throw new IllegalArgumentException("sentence " + b + " has no tokens (expected at least </s>)");
+            }
+            if (ids[b].length > config.maxPositions()) {
+                throw new IllegalArgumentException("sentence " + b + " has " + ids[b].length
+                        + " tokens, the model's max_position_embeddings is " + config.maxPositions());
+            }
+            lengths[b] = ids[b].length;
+            srcLen = Math.max(srcLen, lengths[b]);
+        }
+        int d = config.dModel();
+        int rows = batch * srcLen;
+        float[] x = new float[rows * d]; // [batch, srcLen, d]
+        for (int b = 0; b < batch; b++) {
+            for (int i = 0; i < srcLen; i++) {
+                int id = i < lengths[b] ? ids[b][i] : config.padId();
+                embedInto(encEmbed, config.vocabSize(), id, encPos, i, x, (b * srcLen + i) * d);
+            }
+        }
+        MultiHeadAttention.Scratch s = new MultiHeadAttention.Scratch(rows, d, srcLen);
+        float[] tmp = new float[rows * d];
+        float[] hidden = new float[rows * config.encoderFfn()];
+        for (EncoderLayer layer : encoder) {
+            layer.forwardInPlace(x, batch, srcLen, lengths, s, tmp, hidden);
+        }
+        return new EncoderOutput(x, batch, srcLen, lengths);
+    }
+
+    private void embedInto(float[] table, int vocab, int id, float[] pos, int position, float[] out, int off) {
+        if (id < 0 || id >= vocab) {
+            throw new IllegalArgumentException("token id " + id + " is outside the vocabulary [0, " + vocab + ")");
+        }
+        int d = config.dModel();
+        int e = id * d;
+        int p = position * d;
+        for (int j = 0; j < d; j++) {
+            out[off + j] = table[e + j] * embedScale + pos[p + j];
+        }
+    }
+
+    /**
+     * A decoder state for {@code rowCapacity} hypothesis rows over this encoder output, with the
+     * cross-attention keys/values of every layer computed now, once.
+     */
+    public DecoderState newDecoderState(EncoderOutput enc, int rowCapacity, int expectedSteps) {
+        int d = config.dModel();
+        DecoderState st = new DecoderState(decoder.length, d, config.decoderFfn(), config.decoderVocabSize(), enc,
+                rowCapacity, expectedSteps);
+        int rows = enc.batch() * enc.srcLen();
+        for (int l = 0; l < decoder.length; l++) {
+            st.encK[l] = new float[rows * d];
+            st.encV[l] = new float[rows * d];
+            decoder[l].crossAttention().projectKeyValue(enc.hidden(), 0, rows, st.encK[l], 0, st.encV[l], 0);
+        }
+        return st;
+    }
+
+    /** Starts decoding: row r decodes sentence {@code sentences[r]}. */
+    public void startDecoding(DecoderState st, int[] sentences) {
+        st.initRows(sentences);
+    }
+
+    /**
+     * Feeds one token per active row at the next position and leaves the logits
+     * ({@code [rows, V]}, final_logits_bias added) in {@link DecoderState#logits()}.
+     */
+    public void decodeStep(DecoderState st, int[] tokens) {
+        int t = st.steps();
+        if (t >= config.maxPositions()) {
+            throw new IllegalStateException("decoder position " + t + " exceeds max_position_embeddings "
+                    + config.maxPositions());
+        }
+        st.ensureTime(t);
+        int d = config.dModel();
+        int rows = st.rows();
+        for (int r = 0; r < rows; r++) {
+            embedInto(decEmbed, config.decoderVocabSize(), tokens[r], decPos, t, st.x, r * d);
+        }
+        for (int l = 0; l < decoder.length; l++) {
+            decoder[l].stepInPlace(st.x, st, l, t);
+        }
+        lmHead.forward(st.x, 0, rows, st.logits, 0);
+        st.advance();
+    }
+}

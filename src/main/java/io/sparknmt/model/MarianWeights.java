@@ -1,0 +1,165 @@
+package io.sparknmt.model;
+
+import static io.sparknmt.model.TensorNames.*;
+
+import java.io.Serializable;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * All float32 tensors of a Marian checkpoint, keyed by their checkpoint names, after tied
+ * weights are resolved and every shape is checked against the config. This is what the Spark
+ * job broadcasts: plain arrays, no kernel layout, so it serialises compactly; each executor
+ * builds its {@link MarianModel} (packed weights) from it once.
+ *
+ * <p>Canonical entries: {@link TensorNames#ENCODER_EMBED}, {@link TensorNames#DECODER_EMBED},
+ * {@link TensorNames#LM_HEAD} (the same array when tied), {@link TensorNames#FINAL_LOGITS_BIAS}
+ * as {@code [V]}, both position tables, and every layer tensor under its own name.
+ */
+public final class MarianWeights implements Serializable {
+
+    private final MarianConfig config;
+    private final HashMap<String, float[]> tensors;
+
+    public MarianWeights(MarianConfig config, Map<String, float[]> tensors) {
+        this.config = config;
+        this.tensors = new HashMap<>(tensors);
+    }
+
+    public MarianConfig config() {
+        return config;
+    }
+
+    public float[] get(String name) {
+        float[] t = tensors.get(name);
+        if (t == null) {
+            throw new ModelFormatException("missing tensor " + name);
+        }
+        return t;
+    }
+
+    /** Number of distinct float values held (tied arrays counted once). */
+    public long parameterCount() {
+        java.util.IdentityHashMap<float[], Boolean> seen = new java.util.IdentityHashMap<>();
+        long n = 0;
+        for (float[] t : tensors.values()) {
+            if (seen.put(t, Boolean.TRUE) == null) {
+                n += t.length;
+            }
+        }
+        return n;
+    }
+
+    /** Reads {@code model.safetensors} of a model directory, checking it against the config. */
+    public static MarianWeights load(Path modelDir, MarianConfig config) {
+        Path file = modelDir.resolve("model.safetensors");
+        if (!Files.exists(file)) {
+            if (Files.exists(modelDir.resolve("pytorch_model.bin"))) {
+                throw new ModelFormatException(modelDir + ": only pytorch_model.bin is present; spark-nmt never "
+                        + "unpickles model files. Convert it to model.safetensors first (docs/models.md).");
+            }
+            throw new ModelFormatException(modelDir + ": model.safetensors is missing");
+        }
+        try (Safetensors st = Safetensors.open(file)) {
+            return load(st, config);
+        }
+    }
+
+    static MarianWeights load(Safetensors st, MarianConfig c) {
+        Map<String, float[]> t = new HashMap<>();
+        int d = c.dModel();
+        // Embeddings: any one of the tied names may be the stored one.
+        float[] encEmbed;
+        float[] decEmbed;
+        if (c.shareEmbeddings()) {
+            List<String> names = c.tieWordEmbeddings()
+                    ? List.of(SHARED, ENCODER_EMBED, DECODER_EMBED, LM_HEAD)
+                    : List.of(SHARED, ENCODER_EMBED, DECODER_EMBED);
+            String stored = firstPresent(st, names);
+            encEmbed = st.read(stored, c.vocabSize(), d);
+            decEmbed = encEmbed;
+        } else {
+            encEmbed = st.read(firstPresent(st, List.of(ENCODER_EMBED)), c.vocabSize(), d);
+            List<String> decNames = c.tieWordEmbeddings() ? List.of(DECODER_EMBED, LM_HEAD) : List.of(DECODER_EMBED);
+            decEmbed = st.read(firstPresent(st, decNames), c.decoderVocabSize(), d);
+        }
+        float[] lmHead = c.tieWordEmbeddings() ? decEmbed : st.read(LM_HEAD, c.decoderVocabSize(), d);
+        t.put(ENCODER_EMBED, encEmbed);
+        t.put(DECODER_EMBED, decEmbed);
+        t.put(LM_HEAD, lmHead);
+        t.put(FINAL_LOGITS_BIAS, st.has(FINAL_LOGITS_BIAS)
+                ? st.read(FINAL_LOGITS_BIAS, 1, c.decoderVocabSize())
+                : new float[c.decoderVocabSize()]);
+
+        float[] table = Positions.sinusoidal(c.maxPositions(), d);
+        t.put(ENCODER_POSITIONS, checkedPositions(st, ENCODER_POSITIONS, table, c));
+        t.put(DECODER_POSITIONS, checkedPositions(st, DECODER_POSITIONS, table, c));
+
+        for (int n = 0; n < c.encoderLayers(); n++) {
+            String p = layer(false, n);
+            readAttention(st, t, p + SELF_ATTN, d);
+            readNorm(st, t, p + SELF_ATTN_LN, d);
+            readFeedForward(st, t, p, d, c.encoderFfn());
+        }
+        for (int n = 0; n < c.decoderLayers(); n++) {
+            String p = layer(true, n);
+            readAttention(st, t, p + SELF_ATTN, d);
+            readNorm(st, t, p + SELF_ATTN_LN, d);
+            readAttention(st, t, p + CROSS_ATTN, d);
+            readNorm(st, t, p + CROSS_ATTN_LN, d);
+            readFeedForward(st, t, p, d, c.decoderFfn());
+        }
+        return new MarianWeights(c, t);
+    }
+
+    private static String firstPresent(Safetensors st, List<String> names) {
+        for (String n : names) {
+            if (st.has(n)) {
+                return n;
+            }
+        }
+        throw new ModelFormatException(st.file() + ": missing tensor " + names.get(0)
+                + (names.size() > 1 ? " (or its tied aliases " + names.subList(1, names.size()) + ")" : ""));
+    }
+
+    private static float[] checkedPositions(Safetensors st, String name, float[] table, MarianConfig c) {
+        if (!st.has(name)) {
+            return table;
+        }
+        float[] stored = st.read(name, c.maxPositions(), c.dModel());
+        for (int i = 0; i < stored.length; i++) {
+            // Stored tables may be F16: compare with a tolerance fitting that precision.
+            if (!(Math.abs(stored[i] - table[i]) <= 1e-2f)) { // F16/BF16 storage rounds; a wrong layout is off by O(1)
+                throw new ModelFormatException(st.file() + ": tensor " + name + " differs from the sinusoidal table at ["
+                        + (i / c.dModel()) + ", " + (i % c.dModel()) + "]: " + stored[i] + " vs " + table[i]
+                        + " (spark-nmt only runs Marian's static sin|cos positions)");
+            }
+        }
+        return table;
+    }
+
+    private static void readAttention(Safetensors st, Map<String, float[]> t, String prefix, int d) {
+        for (String proj : List.of(Q_PROJ, K_PROJ, V_PROJ, OUT_PROJ)) {
+            readLinear(st, t, prefix + proj, d, d);
+        }
+    }
+
+    private static void readFeedForward(Safetensors st, Map<String, float[]> t, String prefix, int d, int ffn) {
+        readLinear(st, t, prefix + FC1, ffn, d);
+        readLinear(st, t, prefix + FC2, d, ffn);
+        readNorm(st, t, prefix + FINAL_LN, d);
+    }
+
+    private static void readLinear(Safetensors st, Map<String, float[]> t, String prefix, int out, int in) {
+        t.put(prefix + WEIGHT, st.read(prefix + WEIGHT, out, in));
+        t.put(prefix + BIAS, st.read(prefix + BIAS, out));
+    }
+
+    private static void readNorm(Safetensors st, Map<String, float[]> t, String prefix, int d) {
+        t.put(prefix + WEIGHT, st.read(prefix + WEIGHT, d));
+        t.put(prefix + BIAS, st.read(prefix + BIAS, d));
+    }
+}

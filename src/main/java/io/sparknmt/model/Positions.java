@@ -1,0 +1,26 @@
+package io.sparknmt.model;
+
+/** Marian's static sinusoidal positions: sines in the first half, cosines in the second. */
+public final class Positions {
+    private Positions() {
+    }
+
+    /**
+     * {@code PE[pos, j] = sin(pos / 10000^(2j/d))} and {@code PE[pos, d/2 + j] = cos(...)} for
+     * {@code j < d/2}, computed in double and rounded to float as transformers does.
+     *
+     * @return {@code [positions, d]} row-major
+     */
+    public static float[] sinusoidal(int positions, int d) {
+        float[] pe = new float[positions * d];
+        int half = d / 2;
+        for (int pos = 0; pos < positions; pos++) {
+            for (int j = 0; j < half; j++) {
+                double angle = pos / Math.pow(10000.0, 2.0 * j / d);
+                pe[pos * d + j] = (float) Math.sin(angle);
+                pe[pos * d + half + j] = (float) Math.cos(angle);
+            }
+        }
+        return pe;
+    }
+}

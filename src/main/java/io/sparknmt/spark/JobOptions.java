@@ -1,0 +1,116 @@
+package io.sparknmt.spark;
+
+import io.sparknmt.io.InputFormat;
+import io.sparknmt.io.OutputFormat;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import picocli.CommandLine.Option;
+
+/**
+ * Command-line options of the translate job. Precedence: the command line, then the conf file
+ * ({@code --conf-file}: keys {@code spark.nmt.<option-name>} for these options, {@code spark.*}
+ * for Spark), then the model's defaults (generation_config.json).
+ */
+public final class JobOptions {
+
+    @Option(names = "--model", required = true, paramLabel = "DIR",
+            description = "Model directory in the Hugging Face Marian layout: a local path or any Hadoop FS URI (file:, hdfs:, s3a:).")
+    String model;
+
+    @Option(names = "--input", required = true, paramLabel = "PATH", description = "Input file, directory or glob.")
+    String input;
+
+    @Option(names = "--output", required = true, paramLabel = "DIR", description = "Output directory (must not exist unless --overwrite).")
+    String output;
+
+    @Option(names = "--input-format", paramLabel = "FMT", defaultValue = "text",
+            description = "text | tsv | csv | jsonl | parquet | arrow (default: ${DEFAULT-VALUE}).")
+    String inputFormat;
+
+    @Option(names = "--output-format", paramLabel = "FMT", defaultValue = "parquet",
+            description = "parquet | jsonl | tsv | text | arrow (default: ${DEFAULT-VALUE}).")
+    String outputFormat;
+
+    @Option(names = "--id-column", paramLabel = "NAME", defaultValue = "id",
+            description = "Id column of tsv/csv/jsonl/parquet input; absent column = 0-based record number (default: ${DEFAULT-VALUE}).")
+    String idColumn;
+
+    @Option(names = "--text-column", paramLabel = "NAME", defaultValue = "text",
+            description = "Text column of tsv/csv/jsonl/parquet input (default: ${DEFAULT-VALUE}).")
+    String textColumn;
+
+    @Option(names = "--beam-size", paramLabel = "N", description = "Beams; 1 = greedy (default: num_beams of generation_config.json).")
+    Integer beamSize;
+
+    @Option(names = "--n-best", paramLabel = "N", defaultValue = "1",
+            description = "Hypotheses per sentence in the n_best column (parquet/jsonl output) (default: ${DEFAULT-VALUE}).")
+    int nBest;
+
+    @Option(names = "--max-batch-tokens", paramLabel = "N", defaultValue = "4096",
+            description = "Padded source tokens per batch (default: ${DEFAULT-VALUE}).")
+    int maxBatchTokens;
+
+    @Option(names = "--max-batch-sentences", paramLabel = "N", defaultValue = "64",
+            description = "Sentences per batch (default: ${DEFAULT-VALUE}).")
+    int maxBatchSentences;
+
+    @Option(names = "--max-input-tokens", paramLabel = "N",
+            description = "Longest source in tokens, </s> included; longer sources are cut and their status says so "
+                    + "(default: the model's limit, model_max_length / max_position_embeddings).")
+    Integer maxInputTokens;
+
+    @Option(names = "--max-output-tokens", paramLabel = "N",
+            description = "Most tokens generated per sentence; a translation that reaches it is marked truncated "
+                    + "(default: max_length - 1 of generation_config.json).")
+    Integer maxOutputTokens;
+
+    @Option(names = "--num-partitions", paramLabel = "N",
+            description = "Partitions to translate in (default: at least the default parallelism).")
+    Integer numPartitions;
+
+    @Option(names = "--target-lang", paramLabel = "XX",
+            description = "Prepend >>XX<< to every source (multilingual models); XX must be in the model's vocabulary.")
+    String targetLang;
+
+    @Option(names = "--master", paramLabel = "URL",
+            description = "Spark master (default: what spark-submit set, else local[*]).")
+    String master;
+
+    @Option(names = "--conf-file", paramLabel = "FILE",
+            description = "spark-defaults style file: spark.* settings and spark.nmt.<option> defaults; the command line wins.")
+    String confFile;
+
+    @Option(names = "--overwrite", description = "Replace an existing output directory.")
+    boolean overwrite;
+
+    @Option(names = "--max-error-rate", paramLabel = "R", defaultValue = "1.0",
+            description = "Exit with code 5 when the share of rows with status error exceeds R (default: ${DEFAULT-VALUE}).")
+    double maxErrorRate;
+
+    @Option(names = "--report", paramLabel = "FILE", description = "Also write the run summary as JSON to FILE (local path).")
+    String report;
+
+    @Option(names = "--task-memory-mb", paramLabel = "MB", defaultValue = "512",
+            description = "Arrow memory one task may hold for token batches (default: ${DEFAULT-VALUE}).")
+    int taskMemoryMb;
+
+    /** Spark settings read from the conf file, applied before the session starts. */
+    final Map<String, String> sparkConf = new LinkedHashMap<>();
+
+    InputFormat inputFormat() {
+        return parseEnum(InputFormat.class, inputFormat, "--input-format");
+    }
+
+    OutputFormat outputFormat() {
+        return parseEnum(OutputFormat.class, outputFormat, "--output-format");
+    }
+
+    private static <E extends Enum<E>> E parseEnum(Class<E> type, String value, String option) {
+        try {
+            return Enum.valueOf(type, value.trim().toUpperCase(java.util.Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(option + " \"" + value + "\" is not one of "
+                    + java.util.Arrays.toString(type.getEnumConstants()).toLowerCase(java.util.Locale.ROOT));
+        }
+    }
+}

@@ -1,0 +1,298 @@
+package io.sparknmt.spark;
+
+import io.sparknmt.decode.DecodeOptions;
+import io.sparknmt.decode.ModelBundle;
+import io.sparknmt.decode.Translation;
+import io.sparknmt.decode.Translator;
+import io.sparknmt.io.Schemas;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.Iterator;
+import java.util.List;
+import java.util.NoSuchElementException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.spark.TaskContext;
+import org.apache.spark.api.java.function.MapPartitionsFunction;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.util.ArrowUtils;
+import scala.collection.immutable.ArraySeq;
+
+/**
+ * The per-partition translation: reads a window of rows, tokenizes them, groups them into
+ * length-sorted batches bounded by tokens and sentences, moves each batch as an Arrow
+ * {@code list<int32>} vector from the task's own child allocator, decodes, detokenizes and emits
+ * exactly one output row per input row. A row that cannot be translated becomes a row with
+ * status {@code error} and a message; it never fails the task.
+ *
+ * <p>The Arrow allocator is closed when the iterator ends and, should the task fail first, by a
+ * task-completion listener: whichever comes first, once.
+ */
+public final class TranslatePartition implements MapPartitionsFunction<Row, Row> {
+    private static final long serialVersionUID = 1L;
+
+    /** Output status values. */
+    public static final String OK = "ok";
+    public static final String EMPTY = "empty";
+    public static final String TRUNCATED = "truncated";
+    public static final String ERROR = "error";
+
+    // The model is broadcast: it is large, read-only and needed by every task of every executor.
+    private final Broadcast<ModelBundle> model;
+    private final PartitionSettings settings;
+
+    TranslatePartition(Broadcast<ModelBundle> model, PartitionSettings settings) {
+        this.model = model;
+        this.settings = settings;
+    }
+
+    @Override
+    public Iterator<Row> call(Iterator<Row> input) {
+        Translator translator = ExecutorModels.get(model);
+        TaskContext ctx = TaskContext.get();
+        String name = "spark-nmt-task-" + (ctx == null ? "driver" : ctx.taskAttemptId());
+        BufferAllocator allocator = ArrowUtils.rootAllocator().newChildAllocator(name, 0, settings.taskArrowLimit());
+        AtomicBoolean closed = new AtomicBoolean();
+        Runnable close = () -> {
+            if (closed.compareAndSet(false, true)) {
+                allocator.close(); // throws if a buffer leaked: a bug, and the task says so
+            }
+        };
+        if (ctx != null) {
+            ctx.addTaskCompletionListener((org.apache.spark.util.TaskCompletionListener) c -> close.run());
+        }
+        return new Rows(input, new Worker(translator, settings, allocator), close);
+    }
+
+    /** Pulls windows of input, emits their translated rows, closes the allocator at the end. */
+    private static final class Rows implements Iterator<Row> {
+        private final Iterator<Row> input;
+        private final Worker worker;
+        private final Runnable close;
+        private Iterator<Row> pending = java.util.Collections.emptyIterator();
+
+        Rows(Iterator<Row> input, Worker worker, Runnable close) {
+            this.input = input;
+            this.worker = worker;
+            this.close = close;
+        }
+
+        @Override
+        public boolean hasNext() {
+            while (!pending.hasNext()) {
+                if (!input.hasNext()) {
+                    close.run();
+                    return false;
+                }
+                List<Row> window = new ArrayList<>();
+                while (input.hasNext() && window.size() < worker.settings.windowRows()) {
+                    window.add(input.next());
+                }
+                pending = worker.translateWindow(window).iterator();
+            }
+            return true;
+        }
+
+        @Override
+        public Row next() {
+            if (!hasNext()) {
+                throw new NoSuchElementException();
+            }
+            return pending.next();
+        }
+    }
+
+    /** One input row on its way through: what we know about it so far. */
+    private static final class Item {
+        final long id;
+        final String source;
+        int[] ids;          // source ids incl. </s>, null when not translatable
+        int srcTokens;
+        String status;
+        String message;
+        Translation translation;
+
+        Item(long id, String source) {
+            this.id = id;
+            this.source = source;
+        }
+
+        void fail(String status, String message) {
+            this.status = status;
+            this.message = message;
+            this.ids = null;
+        }
+    }
+
+    /** The translation work of one task. Not thread-safe; one per task. */
+    static final class Worker {
+        final Translator translator;
+        final PartitionSettings settings;
+        final BufferAllocator allocator;
+        final DecodeOptions options;
+
+        Worker(Translator translator, PartitionSettings settings, BufferAllocator allocator) {
+            this.translator = translator;
+            this.settings = settings;
+            this.allocator = allocator;
+            this.options = new DecodeOptions(settings.beamSize(), settings.maxLength(),
+                    translator.generation().lengthPenalty(), settings.nBest());
+        }
+
+        List<Row> translateWindow(List<Row> rows) {
+            List<Item> items = new ArrayList<>(rows.size());
+            for (Row r : rows) {
+                items.add(prepare(r));
+            }
+            List<Item> todo = new ArrayList<>();
+            for (Item it : items) {
+                if (it.ids != null) {
+                    todo.add(it);
+                }
+            }
+            todo.sort(Comparator.comparingInt(it -> it.ids.length));
+            for (int start = 0; start < todo.size(); ) {
+                int end = start;
+                int longest = 0;
+                while (end < todo.size() && end - start < settings.maxBatchSentences()) {
+                    int len = todo.get(end).ids.length;
+                    if (end > start && (long) Math.max(longest, len) * (end - start + 1) > settings.maxBatchTokens()) {
+                        break;
+                    }
+                    longest = Math.max(longest, len);
+                    end++;
+                }
+                translateBatch(todo.subList(start, end));
+                start = end;
+            }
+            List<Row> out = new ArrayList<>(items.size());
+            for (Item it : items) {
+                out.add(toRow(it));
+            }
+            return out;
+        }
+
+        private Item prepare(Row r) {
+            long id = r.getLong(0);
+            String source = r.isNullAt(1) ? null : r.getString(1);
+            Item it = new Item(id, source);
+            try {
+                if (!r.isNullAt(3)) {
+                    it.fail(ERROR, r.getString(3));
+                } else if (!r.isNullAt(2)) {
+                    List<Integer> list = r.getList(2);
+                    it.ids = list.stream().mapToInt(Integer::intValue).toArray();
+                    checkIds(it);
+                } else if (source == null) {
+                    it.fail(EMPTY, "input is null");
+                } else if (source.isBlank()) {
+                    it.fail(EMPTY, source.isEmpty() ? "input is empty" : "input is whitespace only");
+                } else {
+                    String text = settings.targetLang() == null ? source : ">>" + settings.targetLang() + "<< " + source;
+                    it.ids = translator.tokenizer().encode(text);
+                }
+                if (it.ids != null) {
+                    it.srcTokens = it.ids.length;
+                    if (it.ids.length > settings.maxInputTokens()) {
+                        int[] cut = Arrays.copyOf(it.ids, settings.maxInputTokens());
+                        cut[cut.length - 1] = translator.tokenizer().eosId();
+                        it.status = TRUNCATED;
+                        it.message = "source cut from " + it.ids.length + " to " + cut.length
+                                + " tokens (--max-input-tokens)";
+                        it.ids = cut;
+                    }
+                }
+            } catch (RuntimeException e) {
+                it.fail(ERROR, "tokenization failed: " + e);
+            }
+            return it;
+        }
+
+        private void checkIds(Item it) {
+            int vocab = translator.model().config().vocabSize();
+            int eos = translator.tokenizer().eosId();
+            if (it.ids.length == 0) {
+                it.fail(EMPTY, "token list is empty");
+                return;
+            }
+            for (int id : it.ids) {
+                if (id < 0 || id >= vocab) {
+                    it.fail(ERROR, "token id " + id + " is outside the source vocabulary [0, " + vocab + ")");
+                    return;
+                }
+            }
+            if (it.ids[it.ids.length - 1] != eos) {
+                it.ids = Arrays.copyOf(it.ids, it.ids.length + 1);
+                it.ids[it.ids.length - 1] = eos;
+            }
+        }
+
+        /** Decodes a batch; if it fails as a whole, each sentence is retried alone so only the culprit fails. */
+        private void translateBatch(List<Item> batch) {
+            List<int[]> seqs = new ArrayList<>(batch.size());
+            for (Item it : batch) {
+                seqs.add(it.ids);
+            }
+            try (TokenBatch tokens = TokenBatch.of(allocator, seqs)) {
+                List<Translation> got = translator.translateIds(tokens.toArrays(), options);
+                for (int i = 0; i < batch.size(); i++) {
+                    accept(batch.get(i), got.get(i));
+                }
+            } catch (RuntimeException e) {
+                if (batch.size() == 1) {
+                    batch.get(0).fail(ERROR, "translation failed: " + e);
+                    return;
+                }
+                for (Item it : batch) {
+                    translateBatch(List.of(it));
+                }
+            }
+        }
+
+        private void accept(Item it, Translation t) {
+            it.translation = t;
+            if (!t.best().finished()) {
+                it.status = TRUNCATED;
+                it.message = join(it.message, "translation stopped at the output limit of "
+                        + (settings.maxLength() - 1) + " tokens (--max-output-tokens)");
+            } else if (it.status == null) {
+                it.status = OK;
+            }
+        }
+
+        private static String join(String a, String b) {
+            return a == null ? b : a + "; " + b;
+        }
+
+        private Row toRow(Item it) {
+            Translation t = it.translation;
+            List<Object> v = new ArrayList<>(10);
+            v.add(it.id);
+            v.add(it.source);
+            v.add(t == null ? (EMPTY.equals(it.status) ? "" : null) : t.text());
+            v.add(t == null ? null : t.best().score());
+            v.add(it.status == null ? ERROR : it.status);
+            v.add(it.status == null ? "no result (internal error)" : it.message);
+            v.add(it.srcTokens);
+            v.add(t == null ? 0 : t.best().generatedLength());
+            if (settings.nBest() > 1) {
+                if (t == null) {
+                    v.add(null);
+                } else {
+                    List<Row> nb = new ArrayList<>();
+                    for (Translation.Scored s : t.nBest()) {
+                        nb.add(RowFactory.create(s.text(), s.hypothesis().score()));
+                    }
+                    v.add(ArraySeq.unsafeWrapArray(nb.toArray()));
+                }
+            }
+            if (settings.emitTokens()) {
+                v.add(t == null ? null : ArraySeq.unsafeWrapArray(Arrays.stream(t.best().tokens()).boxed().toArray()));
+            }
+            return RowFactory.create(v.toArray());
+        }
+    }
+}

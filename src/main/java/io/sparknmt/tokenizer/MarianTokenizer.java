@@ -1,0 +1,210 @@
+package io.sparknmt.tokenizer;
+
+import ai.djl.sentencepiece.SpTokenizer;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * MarianTokenizer's rules on the real SentencePiece library.
+ *
+ * <ul>
+ *   <li>Encode: a leading {@code >>xx<<} language code is split off and kept as one token (all
+ *       matches of the pattern are removed from the text, as transformers does); the rest goes
+ *       through {@code source.spm} as pieces; pieces map to ids through {@code vocab.json}
+ *       (unknown pieces to {@code <unk>}); {@code </s>} is appended; no BOS.</li>
+ *   <li>Decode: ids map to pieces through the target vocabulary; {@code </s>}, {@code <unk>} and
+ *       {@code <pad>} are dropped; {@code target.spm} decodes the pieces; every remaining
+ *       {@code ▁} becomes a space; the ends are stripped.</li>
+ * </ul>
+ *
+ * Thread-safe after construction (SentencePiece's encode/decode are const). Owns native
+ * SentencePiece processors: close it when done.
+ */
+public final class MarianTokenizer implements AutoCloseable {
+
+    /** Python's {@code re.compile(">>.+<<")}: '.' excludes only '\n'. */
+    private static final Pattern LANGUAGE_CODE = Pattern.compile(">>.+<<", Pattern.UNIX_LINES);
+    private static final char SPIECE_UNDERLINE = '\u2581';
+
+    private final SpTokenizer source;
+    private final SpTokenizer target;
+    private final Map<String, Integer> sourceVocab;
+    private final String[] targetPieces; // id -> piece
+    private final boolean[] special;     // target ids dropped by decode
+    private final int eosId;
+    private final int unkId;
+    private final int padId;
+
+    /**
+     * @param sourceSpm    bytes of source.spm
+     * @param targetSpm    bytes of target.spm
+     * @param sourceVocab  piece -> id (vocab.json)
+     * @param targetVocab  piece -> id (target_vocab.json, or vocab.json when vocabularies are shared)
+     */
+    public MarianTokenizer(byte[] sourceSpm, byte[] targetSpm, Map<String, Integer> sourceVocab,
+                           Map<String, Integer> targetVocab) {
+        this.sourceVocab = Map.copyOf(sourceVocab);
+        this.eosId = required(sourceVocab, "</s>", "vocab");
+        this.unkId = required(sourceVocab, "<unk>", "vocab");
+        int maxId = targetVocab.values().stream().mapToInt(Integer::intValue).max().orElse(-1);
+        this.targetPieces = new String[maxId + 1];
+        for (Map.Entry<String, Integer> e : targetVocab.entrySet()) {
+            if (e.getValue() < 0) {
+                throw new IllegalArgumentException("target vocabulary: negative id " + e.getValue() + " for " + e.getKey());
+            }
+            targetPieces[e.getValue()] = e.getKey();
+        }
+        this.special = new boolean[maxId + 1];
+        for (String s : List.of("</s>", "<unk>", "<pad>")) {
+            Integer id = targetVocab.get(s);
+            if (id != null) {
+                special[id] = true;
+            }
+        }
+        this.padId = targetVocab.getOrDefault("<pad>", -1);
+        SpTokenizer src = new SpTokenizer(sourceSpm);
+        try {
+            this.target = new SpTokenizer(targetSpm);
+        } catch (RuntimeException e) {
+            src.close();
+            throw e;
+        }
+        this.source = src;
+    }
+
+    /** Loads the tokenizer files of a Hugging Face Marian model directory. */
+    public static MarianTokenizer load(Path modelDir) throws IOException {
+        boolean separate = false;
+        Path tokConfig = modelDir.resolve("tokenizer_config.json");
+        if (Files.exists(tokConfig)) {
+            separate = new ObjectMapper().readTree(tokConfig.toFile()).path("separate_vocabs").asBoolean(false);
+        }
+        Map<String, Integer> vocab = readVocab(modelDir.resolve("vocab.json"));
+        Map<String, Integer> targetVocab = separate ? readVocab(modelDir.resolve("target_vocab.json")) : vocab;
+        return new MarianTokenizer(readFile(modelDir.resolve("source.spm")), readFile(modelDir.resolve("target.spm")),
+                vocab, targetVocab);
+    }
+
+    static byte[] readFile(Path p) throws IOException {
+        if (!Files.exists(p)) {
+            throw new IOException(p + " is missing");
+        }
+        return Files.readAllBytes(p);
+    }
+
+    /** Reads a piece -> id JSON object (vocab.json). */
+    public static Map<String, Integer> readVocab(Path file) throws IOException {
+        if (!Files.exists(file)) {
+            throw new IOException(file + " is missing");
+        }
+        JsonNode root = new ObjectMapper().readTree(file.toFile());
+        if (root == null || !root.isObject()) {
+            throw new IOException(file + ": expected a JSON object of piece -> id");
+        }
+        Map<String, Integer> out = new HashMap<>();
+        for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            if (!e.getValue().canConvertToInt()) {
+                throw new IOException(file + ": id of piece \"" + e.getKey() + "\" is not an integer: " + e.getValue());
+            }
+            out.put(e.getKey(), e.getValue().asInt());
+        }
+        return out;
+    }
+
+    private static int required(Map<String, Integer> vocab, String token, String name) {
+        Integer id = vocab.get(token);
+        if (id == null) {
+            throw new IllegalArgumentException(name + " has no " + token + " token");
+        }
+        return id;
+    }
+
+    public int eosId() {
+        return eosId;
+    }
+
+    public int unkId() {
+        return unkId;
+    }
+
+    /** The source pieces of a sentence (language code first, when present), before id mapping. */
+    public List<String> pieces(String text) {
+        Matcher m = LANGUAGE_CODE.matcher(text);
+        List<String> out = new ArrayList<>();
+        String rest = text;
+        if (m.lookingAt()) {
+            out.add(m.group());
+        }
+        rest = LANGUAGE_CODE.matcher(text).replaceAll("");
+        if (!rest.isEmpty()) {
+            out.addAll(source.tokenize(rest));
+        }
+        return out;
+    }
+
+    /** Source ids of a sentence, {@code </s>} appended. */
+    public int[] encode(String text) {
+        List<String> pieces = pieces(text);
+        int[] ids = new int[pieces.size() + 1];
+        for (int i = 0; i < pieces.size(); i++) {
+            ids[i] = sourceVocab.getOrDefault(pieces.get(i), unkId);
+        }
+        ids[pieces.size()] = eosId;
+        return ids;
+    }
+
+    /** Text of target ids (special tokens skipped). Ids outside the vocabulary are an error. */
+    public String decode(int[] ids) {
+        List<String> pieces = new ArrayList<>(ids.length);
+        for (int id : ids) {
+            if (id < 0 || id >= targetPieces.length || targetPieces[id] == null) {
+                throw new IllegalArgumentException("target id " + id + " is not in the target vocabulary");
+            }
+            if (!special[id]) {
+                pieces.add(targetPieces[id]);
+            }
+        }
+        String text = pieces.isEmpty() ? "" : target.buildSentence(pieces);
+        return pythonStrip(text.replace(SPIECE_UNDERLINE, ' '));
+    }
+
+    /** The target pieces of ids, for debugging and n-best output. */
+    public List<String> targetPieces(int[] ids) {
+        return Arrays.stream(ids).mapToObj(i -> targetPieces[i]).toList();
+    }
+
+    /** Python's str.strip(): strips what str.isspace() calls whitespace. */
+    static String pythonStrip(String s) {
+        int b = 0;
+        int e = s.length();
+        while (b < e && isPythonSpace(s.charAt(b))) {
+            b++;
+        }
+        while (e > b && isPythonSpace(s.charAt(e - 1))) {
+            e--;
+        }
+        return s.substring(b, e);
+    }
+
+    private static boolean isPythonSpace(char c) {
+        return Character.isWhitespace(c) || Character.isSpaceChar(c) || c == '\u0085' || (c >= 0x1c && c <= 0x1f);
+    }
+
+    @Override
+    public void close() {
+        source.close();
+        target.close();
+    }
+}

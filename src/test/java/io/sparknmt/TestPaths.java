@@ -1,0 +1,27 @@
+package io.sparknmt;
+
+import java.nio.file.Path;
+
+/** Where tests find the repository's files. */
+public final class TestPaths {
+    private TestPaths() {
+    }
+
+    public static Path repo() {
+        return Path.of(System.getProperty("spark.nmt.repo", ".")).toAbsolutePath().normalize();
+    }
+
+    /** The sample model the README uses (tools/sample-model makes it). */
+    public static Path sampleModel() {
+        return repo().resolve("sample-data/model");
+    }
+
+    public static Path fixtures() {
+        return repo().resolve("src/test/resources/fixtures");
+    }
+
+    /** Multi30k, beside the checkout as the project's shared data, if present. */
+    public static Path multi30k() {
+        return repo().resolve("../shared/data/multi30k").normalize();
+    }
+}

@@ -1,0 +1,129 @@
+package io.sparknmt.kernel;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/** The fast kernels against their scalar twins, over odd sizes, tails and one-row cases. */
+class KernelsTest {
+    private final Kernels fast = KernelProvider.get();
+    private final Kernels scalar = KernelProvider.scalar();
+
+    @Test
+    void vectorPathIsActiveInTests() {
+        // surefire runs with --add-modules=jdk.incubator.vector: the fast path must be what we test
+        assertTrue(fast.name().startsWith("vector"), fast.name());
+    }
+
+    @Test
+    void linearMatchesScalarTwinOverManyShapes() {
+        Random r = new Random(42);
+        int[] ms = {1, 2, 7, 8, 9, 17, 33};
+        int[] ns = {1, 5, 15, 16, 17, 31, 32, 33, 100};
+        int[] ks = {1, 3, 16, 255, 256, 257, 600};
+        for (int m : ms) {
+            for (int n : ns) {
+                for (int k : ks) {
+                    float[] x = rand(r, m * k + 3);
+                    float[] w = rand(r, n * k);
+                    float[] b = r.nextBoolean() ? rand(r, n) : null;
+                    float[] expect = new float[m * n + 5];
+                    float[] got = new float[m * n + 5];
+                    scalar.linear(x, 3, m, scalar.pack(w, n, k), b, expect, 5);
+                    fast.linear(x, 3, m, fast.pack(w, n, k), b, got, 5);
+                    for (int i = 0; i < got.length; i++) {
+                        float tol = 1e-5f * k + 1e-6f;
+                        assertEquals(expect[i], got[i], tol, "m=" + m + " n=" + n + " k=" + k + " at " + i);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void linearIsIndependentOfTheRowsBatchedWithIt() {
+        // A sentence's result must not depend on its batch: same bits alone and in a batch of 19.
+        Random r = new Random(5);
+        int n = 70;
+        int k = 300;
+        float[] w = rand(r, n * k);
+        PackedWeight pw = fast.pack(w, n, k);
+        float[] x = rand(r, 19 * k);
+        float[] all = new float[19 * n];
+        fast.linear(x, 0, 19, pw, null, all, 0);
+        for (int row = 0; row < 19; row++) {
+            float[] one = new float[n];
+            fast.linear(x, row * k, 1, pw, null, one, 0);
+            for (int j = 0; j < n; j++) {
+                assertEquals(Float.floatToIntBits(all[row * n + j]), Float.floatToIntBits(one[j]), "row " + row + " col " + j);
+            }
+        }
+    }
+
+    @Test
+    void dotAxpyScaleMatchScalar() {
+        Random r = new Random(1);
+        for (int len : new int[]{0, 1, 7, 8, 15, 16, 17, 64, 100, 1001}) {
+            float[] a = rand(r, len + 2);
+            float[] b = rand(r, len + 4);
+            assertEquals(scalar.dot(a, 2, b, 4, len), fast.dot(a, 2, b, 4, len), 1e-5f * (len + 1), "dot len=" + len);
+            float[] y1 = rand(r, len + 1);
+            float[] y2 = y1.clone();
+            scalar.axpy(0.37f, a, 1, y1, 1, len);
+            fast.axpy(0.37f, a, 1, y2, 1, len);
+            for (int i = 0; i < y1.length; i++) {
+                assertEquals(y1[i], y2[i], 1e-6f, "axpy len=" + len);
+            }
+            float[] s1 = a.clone();
+            float[] s2 = a.clone();
+            scalar.scale(s1, 1, len, -1.5f);
+            fast.scale(s2, 1, len, -1.5f);
+            for (int i = 0; i < s1.length; i++) {
+                assertEquals(s1[i], s2[i], 0f, "scale len=" + len);
+            }
+        }
+    }
+
+    @Test
+    void attentionRowMatchesNaiveSoftmax() {
+        Random r = new Random(3);
+        int hd = 24;
+        int len = 37;
+        int stride = 50;
+        float[] q = rand(r, hd);
+        float[] k = rand(r, len * stride);
+        float[] v = rand(r, len * stride);
+        float[] out = new float[hd];
+        AttentionKernel.attendRow(fast, q, 0, k, v, 2, stride, len, hd, new float[len], out, 0);
+        double[] s = new double[len];
+        double max = Double.NEGATIVE_INFINITY;
+        for (int j = 0; j < len; j++) {
+            for (int i = 0; i < hd; i++) {
+                s[j] += q[i] * k[2 + j * stride + i];
+            }
+            max = Math.max(max, s[j]);
+        }
+        double sum = 0;
+        for (int j = 0; j < len; j++) {
+            s[j] = Math.exp(s[j] - max);
+            sum += s[j];
+        }
+        for (int i = 0; i < hd; i++) {
+            double o = 0;
+            for (int j = 0; j < len; j++) {
+                o += s[j] / sum * v[2 + j * stride + i];
+            }
+            assertEquals(o, out[i], 1e-5, "dim " + i);
+        }
+    }
+
+    static float[] rand(Random r, int n) {
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) {
+            v[i] = r.nextFloat() * 2 - 1;
+        }
+        return v;
+    }
+}

@@ -1,0 +1,125 @@
+package io.sparknmt.model;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class MarianWeightsTest {
+    @TempDir
+    Path dir;
+
+    private MarianWeights load(TinyModels.Spec spec) throws IOException {
+        Path m = TinyModels.write(dir.resolve("m"), spec, 7);
+        return MarianWeights.load(m, MarianConfig.read(m.resolve("config.json")));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {TensorNames.SHARED, TensorNames.ENCODER_EMBED, TensorNames.DECODER_EMBED, TensorNames.LM_HEAD})
+    void tiedEmbeddingsResolveFromAnyStoredName(String name) throws IOException {
+        MarianWeights w = load(TinyModels.Spec.small().withEmbedName(name));
+        assertSame(w.get(TensorNames.ENCODER_EMBED), w.get(TensorNames.DECODER_EMBED));
+        assertSame(w.get(TensorNames.DECODER_EMBED), w.get(TensorNames.LM_HEAD));
+    }
+
+    @Test
+    void separateLmHeadWhenUntied() throws IOException {
+        MarianWeights w = load(TinyModels.Spec.small().untied());
+        assertNotSame(w.get(TensorNames.DECODER_EMBED), w.get(TensorNames.LM_HEAD));
+    }
+
+    @ParameterizedTest
+    @ValueSource(booleans = {true, false})
+    void positionsPresentOrAbsentGiveTheSameTable(boolean present) throws IOException {
+        MarianWeights w = load(TinyModels.Spec.small().withPositions(present));
+        assertArrayEquals(Positions.sinusoidal(64, 16), w.get(TensorNames.ENCODER_POSITIONS));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"F32", "F16", "BF16"})
+    void everyDtypeLoads(String dtype) throws IOException {
+        MarianWeights w = load(TinyModels.Spec.small().withDtype(dtype));
+        assertTrue(w.parameterCount() > 0);
+    }
+
+    @Test
+    void positionsMustBeSinCosHalves() throws IOException {
+        TinyModels.Spec s = TinyModels.Spec.small();
+        Path m = TinyModels.write(dir.resolve("bad"), s, 1);
+        // Rewrite with an interleaved (paper-style) table: a real porting bug, refused by name.
+        float[] inter = new float[64 * 16];
+        for (int p = 0; p < 64; p++) {
+            for (int j = 0; j < 16; j++) {
+                double a = p / Math.pow(10000, 2.0 * (j / 2) / 16);
+                inter[p * 16 + j] = (float) (j % 2 == 0 ? Math.sin(a) : Math.cos(a));
+            }
+        }
+        try (Safetensors st = Safetensors.open(m.resolve("model.safetensors"))) {
+            SafetensorsWriter w = new SafetensorsWriter();
+            for (Safetensors.Entry e : st.entries().values()) {
+                float[] v = e.name().equals(TensorNames.ENCODER_POSITIONS) ? inter : st.read(e.name(), e.shape());
+                w.put(e.name(), "F32", e.shape(), v);
+            }
+            Path out = dir.resolve("bad2");
+            Files.createDirectories(out);
+            Files.copy(m.resolve("config.json"), out.resolve("config.json"));
+            w.write(out.resolve("model.safetensors"));
+            ModelFormatException ex = assertThrows(ModelFormatException.class,
+                    () -> MarianWeights.load(out, MarianConfig.read(out.resolve("config.json"))));
+            assertTrue(ex.getMessage().contains(TensorNames.ENCODER_POSITIONS), ex.getMessage());
+        }
+    }
+
+    @Test
+    void wrongShapeForTheConfigNamesTensorAndShapes() throws IOException {
+        Path m = TinyModels.write(dir.resolve("m"), TinyModels.Spec.small(), 3);
+        // Claim a bigger FFN than the file holds.
+        Files.writeString(m.resolve("config.json"), Files.readString(m.resolve("config.json"))
+                .replace("\"encoder_ffn_dim\":32", "\"encoder_ffn_dim\":48"));
+        ModelFormatException ex = assertThrows(ModelFormatException.class,
+                () -> MarianWeights.load(m, MarianConfig.read(m.resolve("config.json"))));
+        assertTrue(ex.getMessage().contains("model.encoder.layers.0.fc1.weight has shape [32, 16], expected [48, 16]"),
+                ex.getMessage());
+    }
+
+    @Test
+    void missingTensorIsNamed() throws IOException {
+        Path m = TinyModels.write(dir.resolve("m"), TinyModels.Spec.small(), 3);
+        Files.writeString(m.resolve("config.json"), Files.readString(m.resolve("config.json"))
+                .replace("\"decoder_layers\":2", "\"decoder_layers\":3"));
+        ModelFormatException ex = assertThrows(ModelFormatException.class,
+                () -> MarianWeights.load(m, MarianConfig.read(m.resolve("config.json"))));
+        assertTrue(ex.getMessage().contains("missing tensor model.decoder.layers.2."), ex.getMessage());
+    }
+
+    @Test
+    void configWithoutRequiredFieldOrBadActivation() throws IOException {
+        Path c = dir.resolve("config.json");
+        Files.writeString(c, TinyModels.configJson(TinyModels.Spec.small()).replace("\"d_model\":16,", ""));
+        assertTrue(assertThrows(ModelFormatException.class, () -> MarianConfig.read(c)).getMessage()
+                .contains("\"d_model\" is missing"));
+        Files.writeString(c, TinyModels.configJson(TinyModels.Spec.small().withActivation("tanhshrink")));
+        assertTrue(assertThrows(ModelFormatException.class, () -> MarianConfig.read(c)).getMessage()
+                .contains("tanhshrink"));
+    }
+
+    @Test
+    void pickleOnlyCheckpointIsRefusedWithoutUnpickling() throws IOException {
+        Path m = dir.resolve("pt");
+        Files.createDirectories(m);
+        Files.writeString(m.resolve("config.json"), TinyModels.configJson(TinyModels.Spec.small()));
+        Files.write(m.resolve("pytorch_model.bin"), new byte[]{(byte) 0x80, 2});
+        ModelFormatException ex = assertThrows(ModelFormatException.class,
+                () -> MarianWeights.load(m, MarianConfig.read(m.resolve("config.json"))));
+        assertTrue(ex.getMessage().contains("never unpickles"), ex.getMessage());
+    }
+}

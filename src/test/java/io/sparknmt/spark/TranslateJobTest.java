@@ -1,0 +1,255 @@
+package io.sparknmt.spark;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.sparknmt.TestPaths;
+import io.sparknmt.decode.DecodeOptions;
+import io.sparknmt.decode.Translation;
+import io.sparknmt.decode.Translator;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.apache.spark.SparkConf;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.util.ArrowUtils;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The job end to end in Spark local mode, on the sample model. One session for the class. */
+class TranslateJobTest {
+    static SparkSession spark;
+    static Translator engine;
+    static final Path MODEL = TestPaths.sampleModel();
+    static final Path CORPUS = TestPaths.repo().resolve("sample-data/corpus/en.txt");
+    static final Path BAD_LINES = TestPaths.repo().resolve("src/test/resources/bad-input/lines.txt");
+    static final Path BAD_RECORDS = TestPaths.repo().resolve("src/test/resources/bad-input/records.jsonl");
+
+    @TempDir
+    Path tmp;
+
+    @BeforeAll
+    static void start() {
+        spark = SparkSession.builder().config(TranslateJob.withJobSettings(new SparkConf()
+                .setMaster("local[2]").setAppName("TranslateJobTest")
+                .set("spark.ui.showConsoleProgress", "false"))).getOrCreate();
+        engine = Translator.load(MODEL);
+    }
+
+    @AfterAll
+    static void stop() {
+        engine.close();
+        spark.stop();
+    }
+
+    @AfterEach
+    void noArrowMemoryLeft() {
+        assertEquals(0, ArrowUtils.rootAllocator().getAllocatedMemory(), "Arrow memory still allocated after the job");
+        assertTrue(ArrowUtils.rootAllocator().getChildAllocators().isEmpty(),
+                () -> "open child allocators: " + ArrowUtils.rootAllocator().getChildAllocators());
+    }
+
+    static List<JsonNode> readJsonl(Path dir) throws IOException {
+        List<JsonNode> out = new ArrayList<>();
+        ObjectMapper m = new ObjectMapper();
+        try (Stream<Path> files = Files.list(dir)) {
+            for (Path f : files.filter(p -> p.getFileName().toString().startsWith("part-")).sorted().toList()) {
+                for (String line : Files.readAllLines(f, StandardCharsets.UTF_8)) {
+                    out.add(m.readTree(line));
+                }
+            }
+        }
+        return out;
+    }
+
+    static Map<Long, JsonNode> byId(List<JsonNode> rows) {
+        Map<Long, JsonNode> m = new HashMap<>();
+        for (JsonNode r : rows) {
+            assertNull(m.put(r.get("id").asLong(), r), "duplicate id " + r.get("id"));
+        }
+        return m;
+    }
+
+    @Test
+    void textToJsonlGreedyEqualsTheEngine() throws IOException {
+        Path out = tmp.resolve("out");
+        int rc = TranslateJob.run("--model", MODEL.toString(), "--input", CORPUS.toString(), "--input-format", "text",
+                "--output", out.toString(), "--output-format", "jsonl", "--beam-size", "1", "--num-partitions", "3");
+        assertEquals(0, rc);
+        List<String> lines = Files.readAllLines(CORPUS, StandardCharsets.UTF_8);
+        Map<Long, JsonNode> got = byId(readJsonl(out));
+        assertEquals(lines.size(), got.size());
+        List<Translation> expect = engine.translate(lines, DecodeOptions.greedy(engine.generation().maxLength()), 64, 4096);
+        for (int i = 0; i < lines.size(); i++) {
+            JsonNode row = got.get((long) i);
+            assertNotNull(row, "line " + i);
+            assertEquals(lines.get(i), row.get("source").asText());
+            assertEquals(expect.get(i).text(), row.get("translation").asText(), "line " + i);
+            assertEquals("ok", row.get("status").asText(), "line " + i);
+            assertEquals(expect.get(i).best().score(), row.get("score").asDouble(), 1e-9);
+        }
+    }
+
+    @Test
+    void badInputLinesEachGiveOneRowWithAStatus() throws IOException {
+        Path out = tmp.resolve("bad");
+        Path report = tmp.resolve("report.json");
+        int rc = TranslateJob.run("--model", MODEL.toString(), "--input", BAD_LINES.toString(),
+                "--output", out.toString(), "--output-format", "jsonl", "--beam-size", "2", "--max-input-tokens", "64",
+                "--report", report.toString());
+        assertEquals(0, rc);
+        List<byte[]> raw = splitLines(Files.readAllBytes(BAD_LINES));
+        Map<Long, JsonNode> got = byId(readJsonl(out));
+        assertEquals(raw.size(), got.size(), "rows in == rows out");
+        for (long id = 0; id < raw.size(); id++) {
+            JsonNode r = got.get(id);
+            assertNotNull(r, "row " + id);
+            String status = r.get("status").asText();
+            String text = new String(raw.get((int) id), StandardCharsets.UTF_8);
+            if (text.isBlank()) {
+                assertEquals("empty", status, "row " + id);
+            } else if (!validUtf8(raw.get((int) id))) {
+                assertEquals("error", status, "row " + id);
+                assertTrue(r.get("message").asText().contains("not valid UTF-8"), r.toString());
+            } else if (text.length() > 10_000) {
+                assertEquals("truncated", status, "row " + id);
+                assertTrue(r.get("message").asText().contains("to 64 tokens"), r.toString());
+                assertTrue(r.get("translation").asText().length() > 0);
+            } else {
+                assertTrue(status.equals("ok") || status.equals("truncated"), r.toString());
+                assertTrue(r.hasNonNull("translation"), r.toString());
+            }
+        }
+        JsonNode rep = new ObjectMapper().readTree(report.toFile());
+        assertEquals(raw.size(), rep.get("rows_in").asLong());
+        assertEquals(raw.size(), rep.get("rows_out").asLong());
+    }
+
+    @Test
+    void malformedRecordsBecomeErrorRowsNotGaps() throws IOException {
+        Path out = tmp.resolve("rec");
+        int rc = TranslateJob.run("--model", MODEL.toString(), "--input", BAD_RECORDS.toString(), "--input-format", "jsonl",
+                "--output", out.toString(), "--output-format", "jsonl", "--beam-size", "1");
+        assertEquals(0, rc);
+        List<JsonNode> rows = readJsonl(out);
+        assertEquals(Files.readAllLines(BAD_RECORDS).size(), rows.size());
+        Map<Long, JsonNode> m = byId(rows);
+        assertEquals("ok", m.get(1L).get("status").asText());
+        assertEquals("empty", m.get(2L).get("status").asText());   // null text
+        assertEquals("empty", m.get(3L).get("status").asText());   // no text field
+        assertEquals("ok", m.get(6L).get("status").asText());      // a number, read as text
+        assertEquals("empty", m.get(7L).get("status").asText());   // ""
+        long errors = rows.stream().filter(r -> r.get("status").asText().equals("error")).count();
+        assertEquals(2, errors, "the malformed line and the non-integer id: " + rows);
+    }
+
+    @Test
+    void textOutputKeepsInputOrderAndLineCount() throws IOException {
+        Path out = tmp.resolve("txt");
+        assertEquals(0, TranslateJob.run("--model", MODEL.toString(), "--input", CORPUS.toString(), "--output",
+                out.toString(), "--output-format", "text", "--beam-size", "1", "--num-partitions", "4"));
+        List<String> lines = Files.readAllLines(CORPUS, StandardCharsets.UTF_8);
+        Path part;
+        try (Stream<Path> s = Files.list(out)) {
+            part = s.filter(p -> p.getFileName().toString().startsWith("part-")).findFirst().orElseThrow();
+        }
+        List<String> got = Files.readAllLines(part, StandardCharsets.UTF_8);
+        List<Translation> expect = engine.translate(lines, DecodeOptions.greedy(engine.generation().maxLength()), 64, 4096);
+        assertEquals(lines.size(), got.size());
+        for (int i = 0; i < lines.size(); i++) {
+            assertEquals(expect.get(i).text(), got.get(i), "line " + i);
+        }
+    }
+
+    @Test
+    void parquetWithNBest() {
+        Path out = tmp.resolve("pq");
+        assertEquals(0, TranslateJob.run("--model", MODEL.toString(), "--input", CORPUS.toString(), "--output",
+                out.toString(), "--beam-size", "3", "--n-best", "3"));
+        List<Row> rows = spark.read().parquet(out.toString()).collectAsList();
+        assertEquals(100, rows.size());
+        for (Row r : rows) {
+            List<Row> nb = r.getList(r.fieldIndex("n_best"));
+            assertEquals(3, nb.size());
+            assertEquals(r.getString(r.fieldIndex("translation")), nb.get(0).getString(0));
+            assertTrue(nb.get(0).getDouble(1) >= nb.get(1).getDouble(1));
+        }
+    }
+
+    @Test
+    void usageErrorsAndMissingThingsHaveDistinctExitCodes() throws IOException {
+        PrintStream err = System.err;
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        System.setErr(new PrintStream(buf, true, StandardCharsets.UTF_8));
+        try {
+            assertEquals(2, TranslateJob.run("--model", MODEL.toString(), "--input", CORPUS.toString()));
+            assertTrue(buf.toString(StandardCharsets.UTF_8).contains("--output"));
+            assertEquals(2, TranslateJob.run("--model", MODEL.toString(), "--input", CORPUS.toString(), "--output",
+                    tmp.resolve("x").toString(), "--input-format", "docx"));
+            assertEquals(3, TranslateJob.run("--model", tmp.resolve("nope").toString(), "--input", CORPUS.toString(),
+                    "--output", tmp.resolve("y").toString()));
+            assertEquals(4, TranslateJob.run("--model", MODEL.toString(), "--input", tmp.resolve("none.txt").toString(),
+                    "--output", tmp.resolve("z").toString()));
+            assertEquals(2, TranslateJob.run("--model", MODEL.toString(), "--input", CORPUS.toString(),
+                    "--output", tmp.resolve("w").toString(), "--target-lang", "qq"));
+        } finally {
+            System.setErr(err);
+        }
+    }
+
+    @Test
+    void confFileGivesDefaultsAndTheCommandLineWins() throws IOException {
+        Path conf = tmp.resolve("nmt.conf");
+        Files.writeString(conf, "spark.nmt.output-format jsonl\nspark.nmt.beam-size 1\nspark.nmt.max-output-tokens 3\n");
+        Path out = tmp.resolve("conf");
+        assertEquals(0, TranslateJob.run("--conf-file", conf.toString(), "--model", MODEL.toString(), "--input",
+                CORPUS.toString(), "--output", out.toString(), "--max-output-tokens", "5"));
+        List<JsonNode> rows = readJsonl(out); // jsonl came from the file
+        assertEquals(100, rows.size());
+        for (JsonNode r : rows) {
+            assertTrue(r.get("tgt_tokens").asInt() <= 5, r.toString()); // the CLI's 5, not the file's 3
+        }
+        assertTrue(rows.stream().anyMatch(r -> r.get("tgt_tokens").asInt() > 3));
+        assertTrue(rows.stream().anyMatch(r -> r.get("status").asText().equals("truncated")));
+    }
+
+    static List<byte[]> splitLines(byte[] all) {
+        List<byte[]> out = new ArrayList<>();
+        int start = 0;
+        for (int i = 0; i < all.length; i++) {
+            if (all[i] == '\n') {
+                out.add(java.util.Arrays.copyOfRange(all, start, i));
+                start = i + 1;
+            }
+        }
+        if (start < all.length) {
+            out.add(java.util.Arrays.copyOfRange(all, start, all.length));
+        }
+        return out;
+    }
+
+    static boolean validUtf8(byte[] b) {
+        try {
+            StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(b));
+            return true;
+        } catch (java.nio.charset.CharacterCodingException e) {
+            return false;
+        }
+    }
+}
