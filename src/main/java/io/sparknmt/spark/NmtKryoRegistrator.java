@@ -27,5 +27,23 @@ public final class NmtKryoRegistrator implements KryoRegistrator {
         kryo.register(float[].class);
         kryo.register(int[].class);
         kryo.register(byte[].class);
+        // Rows with nested schemas (n_best) travel as task results; Spark does not register these.
+        for (String name : SQL_TYPES) {
+            try {
+                kryo.register(Class.forName(name));
+            } catch (ClassNotFoundException e) {
+                throw new IllegalStateException("Spark SQL type class missing: " + name, e);
+            }
+        }
     }
+
+    private static final String[] SQL_TYPES = {
+        "org.apache.spark.sql.types.ArrayType", "org.apache.spark.sql.types.MapType",
+        "org.apache.spark.sql.types.Metadata", "org.apache.spark.sql.types.StringType",
+        "org.apache.spark.sql.types.IntegerType$", "org.apache.spark.sql.types.LongType$",
+        "org.apache.spark.sql.types.DoubleType$", "org.apache.spark.sql.types.BooleanType$",
+        "org.apache.spark.sql.types.StructType", "org.apache.spark.sql.types.StructField",
+        "[Lorg.apache.spark.sql.types.StructField;", "org.apache.spark.sql.catalyst.expressions.GenericRowWithSchema",
+        "scala.collection.immutable.ArraySeq$ofRef", "scala.collection.immutable.Map$EmptyMap$",
+    };
 }

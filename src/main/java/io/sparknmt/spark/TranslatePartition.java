@@ -254,7 +254,8 @@ public final class TranslatePartition implements MapPartitionsFunction<Row, Row>
 
         private void accept(Item it, Translation t) {
             it.translation = t;
-            if (!t.best().finished()) {
+            // With forced_eos_token_id a cut translation still ends in </s>: judge by the length used.
+            if (!t.best().finished() || t.best().generatedLength() >= settings.maxLength() - 1) {
                 it.status = TRUNCATED;
                 it.message = join(it.message, "translation stopped at the output limit of "
                         + (settings.maxLength() - 1) + " tokens (--max-output-tokens)");
