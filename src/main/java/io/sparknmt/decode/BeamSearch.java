@@ -229,7 +229,9 @@ public final class BeamSearch {
         }
 
         List<Hypothesis> best(int n) {
+            // transformers sorts ascending and pops from the end: among equal scores the one added last comes first
             List<Hypothesis> sorted = new ArrayList<>(list);
+            java.util.Collections.reverse(sorted);
             sorted.sort((a, b) -> Double.compare(b.score(), a.score()));
             return List.copyOf(sorted.subList(0, Math.min(n, sorted.size())));
         }

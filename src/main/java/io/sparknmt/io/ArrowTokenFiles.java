@@ -54,9 +54,9 @@ public final class ArrowTokenFiles {
     private static final byte[] FILE_MAGIC = "ARROW1".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
 
     /** Reads every token file of the input into {@link Schemas#INPUT} rows. A file that cannot be read is an error row. */
-    static Dataset<Row> read(SparkSession spark, String path) {
+    static Dataset<Row> read(SparkSession spark, String[] files) {
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-        String joined = String.join(",", CorpusReader.files(spark, path));
+        String joined = String.join(",", files);
         JavaRDD<Row> rows = jsc.binaryFiles(joined).flatMap(f -> readFile(f._1(), f._2()).iterator());
         return spark.createDataFrame(rows, Schemas.INPUT);
     }
@@ -80,12 +80,12 @@ public final class ArrowTokenFiles {
                 for (int i = 0; i < root.getRowCount(); i++) {
                     if (ids.isNull(i)) {
                         out.add(RowFactory.create(-1L - out.size(), null, null,
-                                name + " row " + i + ": id is null"));
+                                name + " row " + i + ": id is null", name));
                         continue;
                     }
                     long id = ids.get(i);
                     if (tokens.isNull(i)) {
-                        out.add(RowFactory.create(id, null, null, null));
+                        out.add(RowFactory.create(id, null, null, null, name));
                         continue;
                     }
                     int s = tokens.getElementStartIndex(i);
@@ -94,14 +94,14 @@ public final class ArrowTokenFiles {
                     for (int j = s; j < e; j++) {
                         t[j - s] = data.get(j);
                     }
-                    out.add(RowFactory.create(id, null, ArraySeq.unsafeWrapArray(t), null));
+                    out.add(RowFactory.create(id, null, ArraySeq.unsafeWrapArray(t), null, name));
                 }
             }
         } catch (IOException | RuntimeException e) {
             // The whole file is unreadable: one error row stands for it, so the loss is visible.
             out.clear();
             out.add(RowFactory.create(-1L - Math.abs((long) name.hashCode()), null, null,
-                    "arrow file " + name + " cannot be read: " + e.getMessage()));
+                    Schemas.FILE_ERROR_PREFIX + name + ": " + e.getMessage(), name));
         }
         return out;
     }

@@ -39,16 +39,26 @@ public final class CorpusReader {
     }
 
     public static Dataset<Row> read(SparkSession spark, InputFormat format, String path, Columns columns) {
+        return read(spark, format, files(spark, path), columns, false);
+    }
+
+    /**
+     * Reads the given files. {@code idsPerFile}: text line ids count from 0 in each file (stable
+     * while other files come and go, as incremental runs need) instead of across all files.
+     */
+    public static Dataset<Row> read(SparkSession spark, InputFormat format, String[] files, Columns columns,
+                                    boolean idsPerFile) {
+        String where = String.join(",", files);
         return switch (format) {
-            case TEXT -> readText(spark, path);
-            case ARROW -> ArrowTokenFiles.read(spark, path);
+            case TEXT -> readText(spark, files, idsPerFile);
+            case ARROW -> ArrowTokenFiles.read(spark, files);
             case TSV -> fromFrame(spark.read().option("header", "true").option("sep", "\t").option("quote", "")
-                    .option("mode", "PERMISSIVE").csv(files(spark, path)), columns, path);
+                    .option("mode", "PERMISSIVE").csv(files), columns, where);
             case CSV -> fromFrame(spark.read().option("header", "true").option("multiLine", "true")
-                    .option("mode", "PERMISSIVE").csv(files(spark, path)), columns, path);
+                    .option("mode", "PERMISSIVE").csv(files), columns, where);
             case JSONL -> fromFrame(spark.read().option("mode", "PERMISSIVE")
-                    .option("columnNameOfCorruptRecord", "_corrupt_record").json(files(spark, path)), columns, path);
-            case PARQUET -> fromFrame(spark.read().parquet(files(spark, path)), columns, path);
+                    .option("columnNameOfCorruptRecord", "_corrupt_record").json(files), columns, where);
+            case PARQUET -> fromFrame(spark.read().parquet(files), columns, where);
         };
     }
 
@@ -92,30 +102,110 @@ public final class CorpusReader {
         return !n.startsWith("_") && !n.startsWith(".");
     }
 
-    /** Lines of the sorted files, numbered across files; invalid UTF-8 becomes an error row. */
-    static Dataset<Row> readText(SparkSession spark, String path) {
+    /**
+     * Lines of the sorted files, numbered across files (or per file); invalid UTF-8 becomes an
+     * error row, and a file that cannot be read to its end (a corrupt archive, an I/O error)
+     * ends in one error row naming it, instead of failing the job.
+     */
+    static Dataset<Row> readText(SparkSession spark, String[] files, boolean idsPerFile) {
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-        List<JavaRDD<byte[]>> parts = new ArrayList<>();
-        for (String f : files(spark, path)) {
-            parts.add(jsc.hadoopFile(f, TextInputFormat.class, LongWritable.class, Text.class)
-                    .map(t -> t._2().copyBytes())); // Hadoop reuses Text objects: copy
+        List<JavaRDD<Row>> perFile = new ArrayList<>();
+        List<JavaRDD<scala.Tuple2<String, byte[]>>> tagged = new ArrayList<>();
+        for (String f : files) {
+            JavaRDD<byte[]> lines = jsc.hadoopFile(f, TextInputFormat.class, LongWritable.class, Text.class)
+                    .mapPartitions(it -> new GuardedLines(it, f)); // Hadoop reuses Text objects: GuardedLines copies
+            if (idsPerFile) {
+                perFile.add(lines.zipWithIndex().map(p -> textRow(p._2(), p._1(), f)));
+            } else {
+                tagged.add(lines.map(b -> new scala.Tuple2<>(f, b)));
+            }
         }
-        JavaRDD<byte[]> lines = parts.size() == 1 ? parts.get(0) : jsc.union(parts.toArray(JavaRDD[]::new));
-        JavaRDD<Row> rows = lines.zipWithIndex().map(p -> textRow(p._2(), p._1()));
+        JavaRDD<Row> rows;
+        if (idsPerFile) {
+            rows = perFile.size() == 1 ? perFile.get(0) : jsc.union(perFile.toArray(JavaRDD[]::new));
+        } else {
+            // one numbering across the sorted files: the union keeps their order
+            JavaRDD<scala.Tuple2<String, byte[]>> all = tagged.size() == 1 ? tagged.get(0)
+                    : jsc.union(tagged.toArray(JavaRDD[]::new));
+            rows = all.zipWithIndex().map(p -> textRow(p._2(), p._1()._2(), p._1()._1()));
+        }
         return spark.createDataFrame(rows, Schemas.INPUT);
     }
 
-    static Row textRow(long id, byte[] bytes) {
+    /** Copies each line's bytes; a read failure becomes a final marker line. */
+    static final class GuardedLines implements java.util.Iterator<byte[]> {
+        static final byte[] FAILURE_MARK = "\u0000spark-nmt-unreadable\u0000".getBytes(StandardCharsets.UTF_8);
+        private final java.util.Iterator<scala.Tuple2<LongWritable, Text>> in;
+        private final String file;
+        private byte[] failure;
+        private boolean done;
+
+        GuardedLines(java.util.Iterator<scala.Tuple2<LongWritable, Text>> in, String file) {
+            this.in = in;
+            this.file = file;
+        }
+
+        @Override
+        public boolean hasNext() {
+            if (done) {
+                return false;
+            }
+            try {
+                if (failure == null && in.hasNext()) {
+                    return true;
+                }
+            } catch (RuntimeException e) {
+                failure = (new String(FAILURE_MARK, StandardCharsets.UTF_8) + file + ": " + e).getBytes(StandardCharsets.UTF_8);
+            }
+            return failure != null;
+        }
+
+        @Override
+        public byte[] next() {
+            if (!hasNext()) {
+                throw new java.util.NoSuchElementException();
+            }
+            if (failure != null) {
+                done = true;
+                return failure;
+            }
+            try {
+                return in.next()._2().copyBytes();
+            } catch (RuntimeException e) {
+                done = true;
+                return (new String(FAILURE_MARK, StandardCharsets.UTF_8) + file + ": " + e).getBytes(StandardCharsets.UTF_8);
+            }
+        }
+    }
+
+    static Row textRow(long id, byte[] bytes, String file) {
+        if (startsWith(bytes, GuardedLines.FAILURE_MARK)) {
+            String reason = new String(bytes, GuardedLines.FAILURE_MARK.length,
+                    bytes.length - GuardedLines.FAILURE_MARK.length, StandardCharsets.UTF_8);
+            return RowFactory.create(-1 - id, null, null, Schemas.FILE_ERROR_PREFIX + reason, file);
+        }
         try {
             String s = StandardCharsets.UTF_8.newDecoder()
                     .onMalformedInput(CodingErrorAction.REPORT)
                     .onUnmappableCharacter(CodingErrorAction.REPORT)
                     .decode(ByteBuffer.wrap(bytes)).toString();
-            return RowFactory.create(id, s, null, null);
+            return RowFactory.create(id, s, null, null, file);
         } catch (CharacterCodingException e) {
             String lossy = new String(bytes, StandardCharsets.UTF_8);
-            return RowFactory.create(id, lossy, null, "line " + id + " is not valid UTF-8 (" + e.getMessage() + ")");
+            return RowFactory.create(id, lossy, null, "line " + id + " is not valid UTF-8 (" + e.getMessage() + ")", file);
         }
+    }
+
+    private static boolean startsWith(byte[] b, byte[] prefix) {
+        if (b.length < prefix.length) {
+            return false;
+        }
+        for (int i = 0; i < prefix.length; i++) {
+            if (b[i] != prefix[i]) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Record formats: picks the id and text columns; null or non-integer ids get an error row. */
@@ -130,7 +220,8 @@ public final class CorpusReader {
         Column text = functions.col(columns.text()).cast(DataTypes.StringType);
         Column corrupt = hasCorrupt ? functions.col("_corrupt_record") : functions.lit(null).cast(DataTypes.StringType);
         Column rawId = hasId ? functions.col(columns.id()).cast(DataTypes.StringType) : functions.lit(null).cast(DataTypes.StringType);
-        Dataset<Row> picked = df.select(rawId.as("raw_id"), text.as("text"), corrupt.as("corrupt"));
+        Dataset<Row> picked = df.select(rawId.as("raw_id"), text.as("text"), corrupt.as("corrupt"),
+                functions.input_file_name().as("file"));
         boolean generate = !hasId;
         String idName = columns.id();
         JavaRDD<Row> rows = picked.javaRDD().zipWithIndex().map(p -> {
@@ -160,7 +251,9 @@ public final class CorpusReader {
                     id = parsed;
                 }
             }
-            return RowFactory.create(id, source, null, error);
+            String file = r.isNullAt(3) || r.getString(3).isEmpty() ? null
+                    : new Path(java.net.URI.create(r.getString(3))).toString(); // same spelling as files()
+            return RowFactory.create(id, source, null, error, file);
         });
         return df.sparkSession().createDataFrame(rows, Schemas.INPUT);
     }

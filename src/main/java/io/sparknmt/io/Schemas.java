@@ -14,6 +14,9 @@ public final class Schemas {
     public static final String SOURCE = "source";
     public static final String SOURCE_TOKENS = "source_tokens";
     public static final String INPUT_ERROR = "input_error";
+    public static final String SOURCE_FILE = "source_file";
+    /** Marks the one error row that stands for a whole unreadable input file. */
+    public static final String FILE_ERROR_PREFIX = "input file unreadable: ";
     public static final String TRANSLATION = "translation";
     public static final String SCORE = "score";
     public static final String STATUS = "status";
@@ -30,7 +33,8 @@ public final class Schemas {
             DataTypes.createStructField(ID, DataTypes.LongType, false),
             DataTypes.createStructField(SOURCE, DataTypes.StringType, true),
             DataTypes.createStructField(SOURCE_TOKENS, INT_LIST, true),
-            DataTypes.createStructField(INPUT_ERROR, DataTypes.StringType, true)});
+            DataTypes.createStructField(INPUT_ERROR, DataTypes.StringType, true),
+            DataTypes.createStructField(SOURCE_FILE, DataTypes.StringType, true)});
 
     public static final StructType N_BEST_ENTRY = new StructType(new StructField[]{
             DataTypes.createStructField(TRANSLATION, DataTypes.StringType, true),
@@ -46,7 +50,8 @@ public final class Schemas {
                 DataTypes.createStructField(STATUS, DataTypes.StringType, false),
                 DataTypes.createStructField(MESSAGE, DataTypes.StringType, true),
                 DataTypes.createStructField(SRC_TOKEN_COUNT, DataTypes.IntegerType, false),
-                DataTypes.createStructField(TGT_TOKEN_COUNT, DataTypes.IntegerType, false)});
+                DataTypes.createStructField(TGT_TOKEN_COUNT, DataTypes.IntegerType, false),
+                DataTypes.createStructField(SOURCE_FILE, DataTypes.StringType, true)});
         if (nBest) {
             s = s.add(N_BEST, DataTypes.createArrayType(N_BEST_ENTRY, false), true);
         }

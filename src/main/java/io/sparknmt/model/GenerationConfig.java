@@ -35,40 +35,39 @@ public record GenerationConfig(int numBeams, int maxLength, double lengthPenalty
         return badTokenIds.clone();
     }
 
-    /** Reads generation_config.json when present; fields it lacks come from config.json. */
+    /**
+     * Reads generation_config.json when present, as transformers does: keys it lacks take the
+     * GenerationConfig class defaults (num_beams 1, max_length 20, length_penalty 1.0). Without
+     * that file, the generation keys of config.json are used, with the same defaults.
+     */
     public static GenerationConfig read(Path modelDir, MarianConfig config) {
-        JsonNode cfg = MarianConfig.Json.readTree(modelDir.resolve("config.json"));
         Path genFile = modelDir.resolve("generation_config.json");
-        JsonNode gen = Files.exists(genFile) ? MarianConfig.Json.readTree(genFile) : cfg;
-        int beams = pick(gen, cfg, "num_beams").asInt(1);
-        int maxLen = pick(gen, cfg, "max_length").asInt(512);
-        double lp = pick(gen, cfg, "length_penalty").asDouble(1.0);
-        int forced = pick(gen, cfg, "forced_eos_token_id").asInt(config.forcedEosId());
+        Path file = Files.exists(genFile) ? genFile : modelDir.resolve("config.json");
+        JsonNode gen = MarianConfig.Json.readTree(file);
+        int beams = gen.path("num_beams").asInt(1);
+        int maxLen = gen.path("max_length").asInt(20);
+        double lp = gen.path("length_penalty").asDouble(1.0);
+        JsonNode forcedNode = gen.path("forced_eos_token_id");
+        int forced = forcedNode.isNull() || forcedNode.isMissingNode() ? -1 : forcedNode.asInt();
         List<Integer> bad = new ArrayList<>();
-        JsonNode words = pick(gen, cfg, "bad_words_ids");
+        JsonNode words = gen.path("bad_words_ids");
         if (words.isArray()) {
             for (JsonNode w : words) {
                 if (w.isArray() && w.size() == 1) {
                     bad.add(w.get(0).asInt());
                 } else if (w.isArray() && w.size() > 1) {
-                    throw new ModelFormatException(genFile + ": multi-token bad_words_ids " + w + " are not supported");
+                    throw new ModelFormatException(file + ": multi-token bad_words_ids " + w + " are not supported");
                 }
             }
         }
         for (int id : bad) {
             if (id < 0 || id >= config.decoderVocabSize()) {
-                throw new ModelFormatException(genFile + ": bad_words_ids entry " + id + " is outside the vocabulary");
+                throw new ModelFormatException(file + ": bad_words_ids entry " + id + " is outside the vocabulary");
             }
         }
-        return new GenerationConfig(beams, maxLen, lp, bad.stream().mapToInt(Integer::intValue).toArray(),
-                pick(gen, cfg, "forced_eos_token_id").isMissingNode() ? config.forcedEosId() : forced);
-    }
-
-    private static JsonNode pick(JsonNode gen, JsonNode cfg, String field) {
-        JsonNode v = gen.path(field);
-        if (v.isMissingNode() || v.isNull()) {
-            v = cfg.path(field);
+        if (forced >= config.decoderVocabSize()) {
+            throw new ModelFormatException(file + ": forced_eos_token_id " + forced + " is outside the vocabulary");
         }
-        return v.isNull() ? com.fasterxml.jackson.databind.node.MissingNode.getInstance() : v;
+        return new GenerationConfig(beams, maxLen, lp, bad.stream().mapToInt(Integer::intValue).toArray(), forced);
     }
 }

@@ -17,7 +17,8 @@ import java.util.Map;
  *
  * <p>Canonical entries: {@link TensorNames#ENCODER_EMBED}, {@link TensorNames#DECODER_EMBED},
  * {@link TensorNames#LM_HEAD} (the same array when tied), {@link TensorNames#FINAL_LOGITS_BIAS}
- * as {@code [V]}, both position tables, and every layer tensor under its own name.
+ * as {@code [V]}, both position tables (the stored ones when present, checked against the
+ * sinusoid; recomputed otherwise), and every layer tensor under its own name.
  */
 public final class MarianWeights implements Serializable {
 
@@ -90,8 +91,10 @@ public final class MarianWeights implements Serializable {
         t.put(ENCODER_EMBED, encEmbed);
         t.put(DECODER_EMBED, decEmbed);
         t.put(LM_HEAD, lmHead);
-        t.put(FINAL_LOGITS_BIAS, st.has(FINAL_LOGITS_BIAS)
-                ? st.read(FINAL_LOGITS_BIAS, 1, c.decoderVocabSize())
+        String biasName = st.has(FINAL_LOGITS_BIAS) ? FINAL_LOGITS_BIAS
+                : st.has("model." + FINAL_LOGITS_BIAS) ? "model." + FINAL_LOGITS_BIAS : null;
+        t.put(FINAL_LOGITS_BIAS, biasName != null
+                ? st.read(biasName, 1, c.decoderVocabSize())
                 : new float[c.decoderVocabSize()]);
 
         float[] table = Positions.sinusoidal(c.maxPositions(), d);
@@ -138,7 +141,8 @@ public final class MarianWeights implements Serializable {
                         + " (spark-nmt only runs Marian's static sin|cos positions)");
             }
         }
-        return table;
+        return stored; // as transformers does: the checkpoint's own (e.g. F16-rounded) table
+
     }
 
     private static void readAttention(Safetensors st, Map<String, float[]> t, String prefix, int d) {

@@ -18,7 +18,7 @@ import java.util.Map;
 /**
  * Reader for the safetensors format: an 8-byte little-endian header length, a JSON header
  * mapping tensor names to {dtype, shape, data_offsets}, then raw little-endian data. F32, F16 and
- * BF16 tensors are converted to float32. Nothing is executed and nothing is allocated before the
+ * BF16 (and F64) tensors are converted to float32. Nothing is executed and nothing is allocated before the
  * header has been checked against the file's size, so hostile files fail with a message naming
  * the file and tensor.
  */
@@ -102,10 +102,11 @@ public final class Safetensors implements AutoCloseable {
             String where = file + ": tensor " + name;
             String dtype = t.path("dtype").asText("");
             int width = switch (dtype) {
+                case "F64" -> 8;
                 case "F32" -> 4;
                 case "F16", "BF16" -> 2;
                 default -> throw new ModelFormatException(where + " has dtype \"" + dtype
-                        + "\"; supported: F32, F16, BF16");
+                        + "\"; supported: F64, F32, F16, BF16");
             };
             JsonNode shapeNode = t.path("shape");
             JsonNode offs = t.path("data_offsets");
@@ -189,6 +190,11 @@ public final class Safetensors implements AutoCloseable {
         float[] out = new float[n];
         switch (e.dtype()) {
             case "F32" -> buf.asFloatBuffer().get(out);
+            case "F64" -> {
+                for (int i = 0; i < n; i++) {
+                    out[i] = (float) buf.getDouble(8 * i);
+                }
+            }
             case "F16" -> {
                 for (int i = 0; i < n; i++) {
                     out[i] = halfToFloat(buf.getShort(2 * i));

@@ -90,6 +90,17 @@ public final class JobOptions {
     @Option(names = "--report", paramLabel = "FILE", description = "Also write the run summary as JSON to FILE (local path).")
     String report;
 
+    @Option(names = "--incremental",
+            description = "Translate only input files not yet done for this model and these options (run manifest in the output).")
+    boolean incremental;
+
+    @Option(names = "--force", description = "With --incremental: redo every input file.")
+    boolean force;
+
+    @Option(names = "--commit-every-files", paramLabel = "N", defaultValue = "1",
+            description = "With --incremental: commit the output and the manifest after every N input files (default: ${DEFAULT-VALUE}).")
+    int commitEveryFiles;
+
     @Option(names = "--task-memory-mb", paramLabel = "MB", defaultValue = "512",
             description = "Arrow memory one task may hold for token batches (default: ${DEFAULT-VALUE}).")
     int taskMemoryMb;

@@ -19,6 +19,7 @@ import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.util.ArrowUtils;
+import org.apache.spark.util.CollectionAccumulator;
 import scala.collection.immutable.ArraySeq;
 
 /**
@@ -43,10 +44,13 @@ public final class TranslatePartition implements MapPartitionsFunction<Row, Row>
     // The model is broadcast: it is large, read-only and needed by every task of every executor.
     private final Broadcast<ModelBundle> model;
     private final PartitionSettings settings;
+    /** "executor\ttarget tokens\ttranslate nanos" per finished task, for per-executor throughput. */
+    private final CollectionAccumulator<String> taskStats;
 
-    TranslatePartition(Broadcast<ModelBundle> model, PartitionSettings settings) {
+    TranslatePartition(Broadcast<ModelBundle> model, PartitionSettings settings, CollectionAccumulator<String> taskStats) {
         this.model = model;
         this.settings = settings;
+        this.taskStats = taskStats;
     }
 
     @Override
@@ -56,15 +60,20 @@ public final class TranslatePartition implements MapPartitionsFunction<Row, Row>
         String name = "spark-nmt-task-" + (ctx == null ? "driver" : ctx.taskAttemptId());
         BufferAllocator allocator = ArrowUtils.rootAllocator().newChildAllocator(name, 0, settings.taskArrowLimit());
         AtomicBoolean closed = new AtomicBoolean();
+        Worker worker = new Worker(translator, settings, allocator);
         Runnable close = () -> {
             if (closed.compareAndSet(false, true)) {
                 allocator.close(); // throws if a buffer leaked: a bug, and the task says so
+                if (taskStats != null) {
+                    String executor = org.apache.spark.SparkEnv.get() == null ? "driver" : org.apache.spark.SparkEnv.get().executorId();
+                    taskStats.add(executor + "\t" + worker.targetTokens + "\t" + worker.translateNanos);
+                }
             }
         };
         if (ctx != null) {
             ctx.addTaskCompletionListener((org.apache.spark.util.TaskCompletionListener) c -> close.run());
         }
-        return new Rows(input, new Worker(translator, settings, allocator), close);
+        return new Rows(input, worker, close);
     }
 
     /** Pulls windows of input, emits their translated rows, closes the allocator at the end. */
@@ -109,15 +118,17 @@ public final class TranslatePartition implements MapPartitionsFunction<Row, Row>
     private static final class Item {
         final long id;
         final String source;
+        final String file;
         int[] ids;          // source ids incl. </s>, null when not translatable
         int srcTokens;
         String status;
         String message;
         Translation translation;
 
-        Item(long id, String source) {
+        Item(long id, String source, String file) {
             this.id = id;
             this.source = source;
+            this.file = file;
         }
 
         void fail(String status, String message) {
@@ -133,6 +144,8 @@ public final class TranslatePartition implements MapPartitionsFunction<Row, Row>
         final PartitionSettings settings;
         final BufferAllocator allocator;
         final DecodeOptions options;
+        long targetTokens;
+        long translateNanos;
 
         Worker(Translator translator, PartitionSettings settings, BufferAllocator allocator) {
             this.translator = translator;
@@ -178,7 +191,7 @@ public final class TranslatePartition implements MapPartitionsFunction<Row, Row>
         private Item prepare(Row r) {
             long id = r.getLong(0);
             String source = r.isNullAt(1) ? null : r.getString(1);
-            Item it = new Item(id, source);
+            Item it = new Item(id, source, r.isNullAt(4) ? null : r.getString(4));
             try {
                 if (!r.isNullAt(3)) {
                     it.fail(ERROR, r.getString(3));
@@ -236,8 +249,13 @@ public final class TranslatePartition implements MapPartitionsFunction<Row, Row>
             for (Item it : batch) {
                 seqs.add(it.ids);
             }
+            long t0 = System.nanoTime();
             try (TokenBatch tokens = TokenBatch.of(allocator, seqs)) {
                 List<Translation> got = translator.translateIds(tokens.toArrays(), options);
+                translateNanos += System.nanoTime() - t0;
+                for (Translation t : got) {
+                    targetTokens += t.best().generatedLength();
+                }
                 for (int i = 0; i < batch.size(); i++) {
                     accept(batch.get(i), got.get(i));
                 }
@@ -279,6 +297,7 @@ public final class TranslatePartition implements MapPartitionsFunction<Row, Row>
             v.add(it.status == null ? "no result (internal error)" : it.message);
             v.add(it.srcTokens);
             v.add(t == null ? 0 : t.best().generatedLength());
+            v.add(it.file);
             if (settings.nBest() > 1) {
                 if (t == null) {
                     v.add(null);

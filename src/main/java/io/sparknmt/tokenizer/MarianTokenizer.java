@@ -165,12 +165,15 @@ public final class MarianTokenizer implements AutoCloseable {
         return ids;
     }
 
-    /** Text of target ids (special tokens skipped). Ids outside the vocabulary are an error. */
+    /**
+     * Text of target ids with special tokens skipped. An id outside the vocabulary reads as
+     * {@code <unk>} (as transformers does) and is skipped with the specials.
+     */
     public String decode(int[] ids) {
         List<String> pieces = new ArrayList<>(ids.length);
         for (int id : ids) {
             if (id < 0 || id >= targetPieces.length || targetPieces[id] == null) {
-                throw new IllegalArgumentException("target id " + id + " is not in the target vocabulary");
+                continue;
             }
             if (!special[id]) {
                 pieces.add(targetPieces[id]);

@@ -1,0 +1,258 @@
+package io.sparknmt.bench;
+
+import io.sparknmt.decode.BeamSearch;
+import io.sparknmt.decode.DecodeOptions;
+import io.sparknmt.decode.GreedySearch;
+import io.sparknmt.decode.Hypothesis;
+import io.sparknmt.kernel.KernelProvider;
+import io.sparknmt.kernel.Kernels;
+import io.sparknmt.model.EncoderOutput;
+import io.sparknmt.model.GenerationConfig;
+import io.sparknmt.model.MarianConfig;
+import io.sparknmt.model.MarianModel;
+import io.sparknmt.model.MarianWeights;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+/**
+ * The spark-nmt side of {@code bench/run} (a developer tool, not a test): times encode + search
+ * on fixed source token ids with fixed-length decoding (pad and {@code </s>} suppressed, no
+ * forced EOS, {@code maxLength = newTokens + 1}), so every hypothesis has exactly
+ * {@code newTokens} target tokens, as in bench/torch_marian.py.
+ *
+ * <p>Threads: the engine has no intra-op threading, so "T threads" runs T translators over the
+ * same (shared, immutable) model, each on its slice of the batch, in T Java threads: what Spark
+ * does with T task slots per executor. The time is the wall time until every slice is done.
+ *
+ * <pre>
+ * EngineBench --model DIR --name NAME --ids FILE --threads 1,2 --configs 16:greedy,16:beam4
+ *             [--reps 3] [--warmup 1] [--new-tokens 30] [--out results.tsv] [--dump DIR]
+ * </pre>
+ * Results are tab-separated: engine model batch threads mode new_tokens median_s tokens_per_s runs.
+ */
+public final class EngineBench {
+
+    private EngineBench() {
+    }
+
+    record Config(int batch, String mode) {
+        int beams() {
+            return mode.equals("greedy") ? 1 : Integer.parseInt(mode.substring("beam".length()));
+        }
+    }
+
+    public static void main(String[] args) throws Exception {
+        String model = null;
+        String name = null;
+        String idsFile = null;
+        String out = null;
+        String dump = null;
+        int[] threads = {1};
+        List<Config> configs = new ArrayList<>();
+        int reps = 3;
+        int warmup = 1;
+        int newTokens = 30;
+        for (int i = 0; i < args.length; i++) {
+            String v = i + 1 < args.length ? args[i + 1] : null;
+            switch (args[i]) {
+                case "--model" -> model = v;
+                case "--name" -> name = v;
+                case "--ids" -> idsFile = v;
+                case "--out" -> out = v;
+                case "--dump" -> dump = v;
+                case "--threads" -> threads = Arrays.stream(v.split(",")).mapToInt(Integer::parseInt).toArray();
+                case "--configs" -> {
+                    for (String c : v.split(",")) {
+                        String[] p = c.split(":");
+                        configs.add(new Config(Integer.parseInt(p[0]), p[1]));
+                    }
+                }
+                case "--reps" -> reps = Integer.parseInt(v);
+                case "--warmup" -> warmup = Integer.parseInt(v);
+                case "--new-tokens" -> newTokens = Integer.parseInt(v);
+                default -> throw new IllegalArgumentException("unknown argument " + args[i]);
+            }
+            i++;
+        }
+        if (model == null || idsFile == null || configs.isEmpty()) {
+            throw new IllegalArgumentException("usage: EngineBench --model DIR --ids FILE --configs B:MODE,... "
+                    + "[--threads 1,2] [--reps N] [--warmup N] [--new-tokens N] [--out FILE] [--dump DIR]");
+        }
+        if (name == null) {
+            name = Path.of(model).getFileName().toString();
+        }
+
+        Path dir = Path.of(model);
+        MarianConfig cfg = MarianConfig.read(dir.resolve("config.json"));
+        MarianWeights weights = MarianWeights.load(dir, cfg);
+        Kernels kernels = KernelProvider.get();
+        MarianModel m = new MarianModel(weights, kernels);
+        // EOS and pad suppressed, no forced EOS: exactly newTokens tokens per hypothesis
+        GenerationConfig gen = new GenerationConfig(1, newTokens + 1, 1.0,
+                new int[] {cfg.padId(), cfg.eosId()}, -1);
+        int maxBatch = configs.stream().mapToInt(Config::batch).max().orElseThrow();
+        int[][] ids = readIds(Path.of(idsFile), maxBatch);
+        System.err.printf(Locale.ROOT, "spark-nmt bench: %s, kernels %s, Java %s, %d sentences, %d new tokens%n",
+                name, kernels.name(), Runtime.version(), ids.length, newTokens);
+
+        int maxThreads = Arrays.stream(threads).max().orElse(1);
+        ExecutorService pool = Executors.newFixedThreadPool(maxThreads, r -> {
+            Thread t = new Thread(r, "bench-translator");
+            t.setDaemon(true);
+            return t;
+        });
+        Bench bench = new Bench(m, gen, newTokens, pool);
+
+        // global warm-up: JIT (C2) for every hot path, greedy and beam, both row-tile shapes
+        int[][] w = Arrays.copyOf(ids, Math.min(8, ids.length));
+        long until = System.nanoTime() + 4_000_000_000L;
+        for (int i = 0; i < 3 || System.nanoTime() < until && i < 40; i++) {
+            bench.runSlice(w, 1);
+            bench.runSlice(w, 2);
+        }
+
+        List<String> lines = new ArrayList<>();
+        for (int t : threads) {
+            for (Config c : configs) {
+                int[][] batch = Arrays.copyOf(ids, c.batch());
+                for (int i = 0; i < warmup; i++) {
+                    bench.run(batch, c.beams(), t);
+                }
+                double[] times = new double[reps];
+                int[][] result = null;
+                for (int r = 0; r < reps; r++) {
+                    long t0 = System.nanoTime();
+                    result = bench.run(batch, c.beams(), t);
+                    times[r] = (System.nanoTime() - t0) / 1e9;
+                }
+                for (int[] row : result) {
+                    if (row.length != newTokens) {
+                        throw new IllegalStateException(c + ": a hypothesis has " + row.length + " tokens, expected "
+                                + newTokens);
+                    }
+                }
+                double med = median(times);
+                double tps = c.batch() * (double) newTokens / med;
+                StringBuilder runs = new StringBuilder();
+                for (double x : times) {
+                    runs.append(runs.length() == 0 ? "" : ",").append(String.format(Locale.ROOT, "%.4f", x));
+                }
+                String line = String.format(Locale.ROOT, "spark-nmt\t%s\t%d\t%d\t%s\t%d\t%.4f\t%.1f\t%s",
+                        name, c.batch(), t, c.mode(), newTokens, med, tps, runs);
+                System.out.println(line);
+                System.out.flush();
+                lines.add(line);
+                if (dump != null) {
+                    Path d = Path.of(dump);
+                    Files.createDirectories(d);
+                    try (PrintWriter pw = new PrintWriter(Files.newBufferedWriter(
+                            d.resolve("spark-nmt-" + name + "-b" + c.batch() + "-t" + t + "-" + c.mode() + ".ids")))) {
+                        for (int[] row : result) {
+                            StringBuilder sb = new StringBuilder();
+                            for (int x : row) {
+                                sb.append(sb.length() == 0 ? "" : " ").append(x);
+                            }
+                            pw.println(sb);
+                        }
+                    }
+                }
+            }
+        }
+        pool.shutdown();
+        if (out != null) {
+            Files.write(Path.of(out), lines, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+        }
+    }
+
+    /** Runs batches through the engine, one slice per thread. */
+    static final class Bench {
+        private final MarianModel model;
+        private final GenerationConfig gen;
+        private final int newTokens;
+        private final ExecutorService pool;
+
+        Bench(MarianModel model, GenerationConfig gen, int newTokens, ExecutorService pool) {
+            this.model = model;
+            this.gen = gen;
+            this.newTokens = newTokens;
+            this.pool = pool;
+        }
+
+        /** The best hypothesis' tokens of every sentence, in input order. */
+        int[][] run(int[][] batch, int beams, int threads) throws Exception {
+            int parts = Math.min(threads, batch.length);
+            if (parts == 1) {
+                return runSlice(batch, beams);
+            }
+            List<Future<int[][]>> futures = new ArrayList<>();
+            int start = 0;
+            for (int p = 0; p < parts; p++) {
+                int end = start + (batch.length - start) / (parts - p);
+                int[][] slice = Arrays.copyOfRange(batch, start, end);
+                futures.add(pool.submit(() -> runSlice(slice, beams)));
+                start = end;
+            }
+            int[][] result = new int[batch.length][];
+            int i = 0;
+            for (Future<int[][]> f : futures) {
+                for (int[] row : f.get()) {
+                    result[i++] = row;
+                }
+            }
+            return result;
+        }
+
+        /** Encode + search for one slice: what one Spark task does with one token batch. */
+        int[][] runSlice(int[][] batch, int beams) {
+            EncoderOutput enc = model.encode(batch);
+            DecodeOptions opt = new DecodeOptions(beams, newTokens + 1, 1.0, 1);
+            int[][] out = new int[batch.length][];
+            if (beams == 1) {
+                Hypothesis[] hs = GreedySearch.run(model, gen, enc, opt);
+                for (int b = 0; b < hs.length; b++) {
+                    out[b] = hs[b].tokens();
+                }
+            } else {
+                List<List<Hypothesis>> hs = BeamSearch.run(model, gen, enc, opt);
+                for (int b = 0; b < hs.size(); b++) {
+                    out[b] = hs.get(b).get(0).tokens();
+                }
+            }
+            return out;
+        }
+    }
+
+    static int[][] readIds(Path file, int n) throws IOException {
+        List<int[]> rows = new ArrayList<>();
+        for (String line : Files.readAllLines(file)) {
+            if (line.isBlank()) {
+                continue;
+            }
+            rows.add(Arrays.stream(line.trim().split("\\s+")).mapToInt(Integer::parseInt).toArray());
+            if (rows.size() == n) {
+                break;
+            }
+        }
+        if (rows.size() < n) {
+            throw new IllegalArgumentException(file + ": " + rows.size() + " sentences, " + n + " needed");
+        }
+        return rows.toArray(new int[0][]);
+    }
+
+    static double median(double[] xs) {
+        double[] s = xs.clone();
+        Arrays.sort(s);
+        int n = s.length;
+        return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+    }
+}

@@ -1,0 +1,93 @@
+package io.sparknmt.bench;
+
+import io.sparknmt.kernel.KernelProvider;
+import io.sparknmt.kernel.Kernels;
+import io.sparknmt.kernel.PackedWeight;
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.Random;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The GEMM micro-benchmark of {@code bench/run} (a developer tool, not a test), one thread:
+ * the machine's FMA peak measured with a Vector API loop of independent FMA chains, then
+ * {@code kernels.linear} ({@code y[m,n] = x[m,k] W^T}, W packed once) at 512x512x512 and at
+ * m=64, k=512, n=2048 (a decoder FFN up-projection over 64 rows). Prints tab-separated lines:
+ * {@code fma-peak <GFLOP/s> <lanes> <accumulators>} and
+ * {@code gemm <m>x<k>x<n> <median GFLOP/s> <best GFLOP/s> <% of peak (median)>}.
+ */
+public final class GemmBench {
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+
+    private GemmBench() {
+    }
+
+    public static void main(String[] args) {
+        Kernels kernels = KernelProvider.get();
+        double peak = 0;
+        for (int round = 0; round < 5; round++) {
+            peak = Math.max(peak, fmaPeak12(20_000_000));
+        }
+        System.out.printf(Locale.ROOT, "fma-peak\t%.1f\t%d\t12\t%s%n", peak, S.length(), kernels.name());
+        for (int[] shape : new int[][] {{512, 512, 512}, {64, 512, 2048}}) {
+            int m = shape[0];
+            int k = shape[1];
+            int n = shape[2];
+            Random rnd = new Random(42);
+            float[] w = new float[n * k];
+            float[] x = new float[m * k];
+            float[] y = new float[m * n];
+            for (int i = 0; i < w.length; i++) {
+                w[i] = (float) rnd.nextGaussian();
+            }
+            for (int i = 0; i < x.length; i++) {
+                x[i] = (float) rnd.nextGaussian();
+            }
+            PackedWeight pw = kernels.pack(w, n, k);
+            double flop = 2.0 * m * n * k;
+            int inner = Math.max(1, (int) (2e9 / flop));   // ~2 GFLOP per sample
+            long warmUntil = System.nanoTime() + 1_500_000_000L;
+            while (System.nanoTime() < warmUntil) {
+                kernels.linear(x, 0, m, pw, null, y, 0);
+            }
+            double[] g = new double[9];
+            for (int s = 0; s < g.length; s++) {
+                long t0 = System.nanoTime();
+                for (int i = 0; i < inner; i++) {
+                    kernels.linear(x, 0, m, pw, null, y, 0);
+                }
+                g[s] = flop * inner / ((System.nanoTime() - t0) / 1e9) / 1e9;
+            }
+            Arrays.sort(g);
+            double med = g[g.length / 2];
+            System.out.printf(Locale.ROOT, "gemm\t%dx%dx%d\t%.1f\t%.1f\t%.1f%n", m, k, n, med, g[g.length - 1],
+                    100 * med / peak);
+        }
+    }
+
+    /** GFLOP/s of 12 independent FMA chains (enough to cover 2 pipes x 4-5 cycles latency). */
+    static double fmaPeak12(int iters) {
+        FloatVector a = FloatVector.broadcast(S, 0.999999f);
+        FloatVector b = FloatVector.broadcast(S, 1e-6f);
+        FloatVector c0 = FloatVector.broadcast(S, 0.1f), c1 = FloatVector.broadcast(S, 0.2f);
+        FloatVector c2 = FloatVector.broadcast(S, 0.3f), c3 = FloatVector.broadcast(S, 0.4f);
+        FloatVector c4 = FloatVector.broadcast(S, 0.5f), c5 = FloatVector.broadcast(S, 0.6f);
+        FloatVector c6 = FloatVector.broadcast(S, 0.7f), c7 = FloatVector.broadcast(S, 0.8f);
+        FloatVector c8 = FloatVector.broadcast(S, 0.9f), c9 = FloatVector.broadcast(S, 1.0f);
+        FloatVector c10 = FloatVector.broadcast(S, 1.1f), c11 = FloatVector.broadcast(S, 1.2f);
+        long t0 = System.nanoTime();
+        for (int i = 0; i < iters; i++) {
+            c0 = c0.fma(a, b); c1 = c1.fma(a, b); c2 = c2.fma(a, b); c3 = c3.fma(a, b);
+            c4 = c4.fma(a, b); c5 = c5.fma(a, b); c6 = c6.fma(a, b); c7 = c7.fma(a, b);
+            c8 = c8.fma(a, b); c9 = c9.fma(a, b); c10 = c10.fma(a, b); c11 = c11.fma(a, b);
+        }
+        double s = (System.nanoTime() - t0) / 1e9;
+        float sink = c0.add(c1).add(c2).add(c3).add(c4).add(c5).add(c6).add(c7).add(c8).add(c9).add(c10).add(c11)
+                .reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
+        if (sink == 42.4242f) {
+            System.out.println();
+        }
+        return 2.0 * S.length() * 12 * (double) iters / s / 1e9;
+    }
+}

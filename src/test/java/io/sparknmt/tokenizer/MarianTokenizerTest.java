@@ -1,0 +1,61 @@
+package io.sparknmt.tokenizer;
+
+import static io.sparknmt.Fixtures.ints;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.sparknmt.Fixtures;
+import io.sparknmt.TestPaths;
+import java.io.IOException;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** Token ids and texts against SentencePiece's own Python module (tools/reference fixtures). */
+class MarianTokenizerTest {
+    static MarianTokenizer tok;
+
+    @BeforeAll
+    static void load() throws IOException {
+        tok = MarianTokenizer.load(TestPaths.sampleModel());
+    }
+
+    @AfterAll
+    static void close() {
+        tok.close();
+    }
+
+    @Test
+    void encodeMatchesTheReferenceOnEveryFixture() throws IOException {
+        List<JsonNode> cases = Fixtures.jsonl("tokenize.jsonl");
+        assertTrue(cases.size() >= 250);
+        for (JsonNode c : cases) {
+            String text = c.get("text").asText();
+            assertArrayEquals(ints(c.get("ids")), tok.encode(text), () -> "text: " + text);
+        }
+    }
+
+    @Test
+    void decodeMatchesTheReferenceOnEveryFixture() throws IOException {
+        for (JsonNode c : Fixtures.jsonl("detok.jsonl")) {
+            int[] ids = ints(c.get("ids"));
+            assertEquals(c.get("text").asText(), tok.decode(ids), () -> "ids: " + java.util.Arrays.toString(ids));
+        }
+    }
+
+    @Test
+    void languageCodeIsOneTokenAndEosIsAppended() {
+        int[] ids = tok.encode(">>de<< A dog.");
+        assertEquals(tok.eosId(), ids[ids.length - 1]);
+        assertEquals(">>de<<", tok.pieces(">>de<< A dog.").get(0));
+        assertArrayEquals(new int[]{tok.eosId()}, tok.encode(""));
+    }
+
+    @Test
+    void pythonStripMatchesStrIsspace() {
+        assertEquals("a b", MarianTokenizer.pythonStrip("\u00a0\t a b \u2003\u0085\u001f"));
+    }
+}
