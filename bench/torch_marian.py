@@ -13,7 +13,8 @@ generated as by spark-nmt (DecodeOptions maxLength = new-tokens + 1, badTokenIds
 no forced EOS).
 
     OPENBLAS_NUM_THREADS=T /usr/bin/python3 bench/torch_marian.py --model DIR --ids FILE \\
-        --threads T --configs 16:greedy,16:beam4 [--reps 3] [--new-tokens 30] [--out results.tsv]
+        --threads T --configs 16:greedy,16:beam4 [--reps 3] [--warmup 1] [--warmup-max-rows 64] \\
+        [--new-tokens 30] [--out results.tsv] [--dump DIR]
     /usr/bin/python3 bench/torch_marian.py --gemm   # F.linear GFLOP/s, 1 thread, for context
 
 Results are tab-separated: engine model batch threads mode new_tokens median_s tokens_per_s runs.
@@ -307,6 +308,8 @@ def main(argv):
     ap.add_argument("--configs", help="BATCH:MODE,... with MODE greedy or beamK")
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--warmup", type=int, default=1)
+    ap.add_argument("--warmup-max-rows", type=int, default=64,
+                    help="untimed runs only for configs with at most this many rows (batch x beams)")
     ap.add_argument("--new-tokens", type=int, default=30)
     ap.add_argument("--out")
     ap.add_argument("--dump", help="write the output ids of every config here (one file per config)")
@@ -333,7 +336,8 @@ def main(argv):
         for b, mode in configs:
             ids, lengths = all_ids[:b], all_len[:b]
             ids = ids[:, :int(lengths.max())].contiguous()
-            for _ in range(a.warmup):
+            rows = b * (1 if mode == "greedy" else int(mode[len("beam"):]))
+            for _ in range(a.warmup if rows <= a.warmup_max_rows else 0):
                 run_once(m, ids, lengths, mode, a.new_tokens)
             times = []
             for _ in range(a.reps):

@@ -8,9 +8,10 @@ import io.sparknmt.model.MarianModel;
 
 /**
  * Greedy decoding as transformers does it: from {@code decoder_start_token_id}, the argmax of the
- * processed logits until {@code </s>} or max length. Each token's score is what beam search
- * would add: the log-softmax of the raw logits after the logits processors (0 for a forced EOS),
- * so greedy's score equals beam-1's. Finished sentences leave the active batch.
+ * processed logits until {@code </s>} or max length. Each token's score is its log-softmax over
+ * the raw logits, so greedy's score equals beam-1's except for a sentence forced to end at max
+ * length (beam search counts the forced EOS as 0, as transformers does). Finished sentences
+ * leave the active batch.
  */
 public final class GreedySearch {
     private GreedySearch() {
@@ -45,11 +46,12 @@ public final class GreedySearch {
                 int off = r * vocab;
                 int s = rowSentence[r];
                 double lse = LogitsProcessor.logSumExp(logits, off, vocab);
+                float rawEos = logits[off + cfg.eosId()];
                 boolean forced = proc.apply(logits, off, vocab, curLen);
                 int best = argmax(logits, off, vocab);
-                // As in beam search: log-softmax of the raw logits, then the processors, which give
-                // a forced EOS the score 0.
-                sumLogProb[s] += forced ? 0.0 : logits[off + best] - lse;
+                // The model's own log-probability of the chosen token (raw log-softmax), also for a
+                // forced EOS at max length, where beam search instead counts 0 as transformers does.
+                sumLogProb[s] += (forced ? rawEos : logits[off + best]) - lse;
                 if (best == cfg.eosId()) {
                     finished[s] = true;
                 } else {

@@ -154,7 +154,7 @@ public final class CorpusReader {
                 if (failure == null && in.hasNext()) {
                     return true;
                 }
-            } catch (RuntimeException e) {
+            } catch (Exception e) { // Hadoop's IOExceptions arrive unchecked through Scala
                 failure = (new String(FAILURE_MARK, StandardCharsets.UTF_8) + file + ": " + e).getBytes(StandardCharsets.UTF_8);
             }
             return failure != null;
@@ -171,7 +171,7 @@ public final class CorpusReader {
             }
             try {
                 return in.next()._2().copyBytes();
-            } catch (RuntimeException e) {
+            } catch (Exception e) {
                 done = true;
                 return (new String(FAILURE_MARK, StandardCharsets.UTF_8) + file + ": " + e).getBytes(StandardCharsets.UTF_8);
             }

@@ -35,9 +35,14 @@ import java.util.concurrent.Future;
  * does with T task slots per executor. The time is the wall time until every slice is done.
  *
  * <pre>
- * EngineBench --model DIR --name NAME --ids FILE --threads 1,2 --configs 16:greedy,16:beam4
- *             [--reps 3] [--warmup 1] [--new-tokens 30] [--out results.tsv] [--dump DIR]
+ * EngineBench --model DIR --name NAME --ids FILE --plan 1:16:greedy,1:16:beam4,2:16:greedy
+ *             [--reps 3] [--warmup 1] [--warmup-max-rows 64] [--new-tokens 30] [--out results.tsv]
+ *             [--dump DIR]
  * </pre>
+ * A plan item is THREADS:BATCH:MODE with MODE {@code greedy} or {@code beamK}; items run in the
+ * given order. Each item gets {@code --warmup} untimed runs when it has at most
+ * {@code --warmup-max-rows} hypothesis rows (batch x beams; bigger items follow smaller ones that
+ * already warmed every code path), then {@code --reps} timed runs.
  * Results are tab-separated: engine model batch threads mode new_tokens median_s tokens_per_s runs.
  */
 public final class EngineBench {
@@ -45,7 +50,7 @@ public final class EngineBench {
     private EngineBench() {
     }
 
-    record Config(int batch, String mode) {
+    record Config(int threads, int batch, String mode) {
         int beams() {
             return mode.equals("greedy") ? 1 : Integer.parseInt(mode.substring("beam".length()));
         }
@@ -57,7 +62,7 @@ public final class EngineBench {
         String idsFile = null;
         String out = null;
         String dump = null;
-        int[] threads = {1};
+        int warmupMaxRows = 64;
         List<Config> configs = new ArrayList<>();
         int reps = 3;
         int warmup = 1;
@@ -70,13 +75,13 @@ public final class EngineBench {
                 case "--ids" -> idsFile = v;
                 case "--out" -> out = v;
                 case "--dump" -> dump = v;
-                case "--threads" -> threads = Arrays.stream(v.split(",")).mapToInt(Integer::parseInt).toArray();
-                case "--configs" -> {
+                case "--plan" -> {
                     for (String c : v.split(",")) {
                         String[] p = c.split(":");
-                        configs.add(new Config(Integer.parseInt(p[0]), p[1]));
+                        configs.add(new Config(Integer.parseInt(p[0]), Integer.parseInt(p[1]), p[2]));
                     }
                 }
+                case "--warmup-max-rows" -> warmupMaxRows = Integer.parseInt(v);
                 case "--reps" -> reps = Integer.parseInt(v);
                 case "--warmup" -> warmup = Integer.parseInt(v);
                 case "--new-tokens" -> newTokens = Integer.parseInt(v);
@@ -85,8 +90,8 @@ public final class EngineBench {
             i++;
         }
         if (model == null || idsFile == null || configs.isEmpty()) {
-            throw new IllegalArgumentException("usage: EngineBench --model DIR --ids FILE --configs B:MODE,... "
-                    + "[--threads 1,2] [--reps N] [--warmup N] [--new-tokens N] [--out FILE] [--dump DIR]");
+            throw new IllegalArgumentException("usage: EngineBench --model DIR --ids FILE --plan T:B:MODE,... "
+                    + "[--reps N] [--warmup N] [--new-tokens N] [--out FILE] [--dump DIR]");
         }
         if (name == null) {
             name = Path.of(model).getFileName().toString();
@@ -105,7 +110,7 @@ public final class EngineBench {
         System.err.printf(Locale.ROOT, "spark-nmt bench: %s, kernels %s, Java %s, %d sentences, %d new tokens%n",
                 name, kernels.name(), Runtime.version(), ids.length, newTokens);
 
-        int maxThreads = Arrays.stream(threads).max().orElse(1);
+        int maxThreads = configs.stream().mapToInt(Config::threads).max().orElse(1);
         ExecutorService pool = Executors.newFixedThreadPool(maxThreads, r -> {
             Thread t = new Thread(r, "bench-translator");
             t.setDaemon(true);
@@ -122,48 +127,47 @@ public final class EngineBench {
         }
 
         List<String> lines = new ArrayList<>();
-        for (int t : threads) {
-            for (Config c : configs) {
-                int[][] batch = Arrays.copyOf(ids, c.batch());
-                for (int i = 0; i < warmup; i++) {
-                    bench.run(batch, c.beams(), t);
+        for (Config c : configs) {
+            int t = c.threads();
+            int[][] batch = Arrays.copyOf(ids, c.batch());
+            for (int i = 0; i < (c.batch() * c.beams() <= warmupMaxRows ? warmup : 0); i++) {
+                bench.run(batch, c.beams(), t);
+            }
+            double[] times = new double[reps];
+            int[][] result = null;
+            for (int r = 0; r < reps; r++) {
+                long t0 = System.nanoTime();
+                result = bench.run(batch, c.beams(), t);
+                times[r] = (System.nanoTime() - t0) / 1e9;
+            }
+            for (int[] row : result) {
+                if (row.length != newTokens) {
+                    throw new IllegalStateException(c + ": a hypothesis has " + row.length + " tokens, expected "
+                            + newTokens);
                 }
-                double[] times = new double[reps];
-                int[][] result = null;
-                for (int r = 0; r < reps; r++) {
-                    long t0 = System.nanoTime();
-                    result = bench.run(batch, c.beams(), t);
-                    times[r] = (System.nanoTime() - t0) / 1e9;
-                }
-                for (int[] row : result) {
-                    if (row.length != newTokens) {
-                        throw new IllegalStateException(c + ": a hypothesis has " + row.length + " tokens, expected "
-                                + newTokens);
-                    }
-                }
-                double med = median(times);
-                double tps = c.batch() * (double) newTokens / med;
-                StringBuilder runs = new StringBuilder();
-                for (double x : times) {
-                    runs.append(runs.length() == 0 ? "" : ",").append(String.format(Locale.ROOT, "%.4f", x));
-                }
-                String line = String.format(Locale.ROOT, "spark-nmt\t%s\t%d\t%d\t%s\t%d\t%.4f\t%.1f\t%s",
-                        name, c.batch(), t, c.mode(), newTokens, med, tps, runs);
-                System.out.println(line);
-                System.out.flush();
-                lines.add(line);
-                if (dump != null) {
-                    Path d = Path.of(dump);
-                    Files.createDirectories(d);
-                    try (PrintWriter pw = new PrintWriter(Files.newBufferedWriter(
-                            d.resolve("spark-nmt-" + name + "-b" + c.batch() + "-t" + t + "-" + c.mode() + ".ids")))) {
-                        for (int[] row : result) {
-                            StringBuilder sb = new StringBuilder();
-                            for (int x : row) {
-                                sb.append(sb.length() == 0 ? "" : " ").append(x);
-                            }
-                            pw.println(sb);
+            }
+            double med = median(times);
+            double tps = c.batch() * (double) newTokens / med;
+            StringBuilder runs = new StringBuilder();
+            for (double x : times) {
+                runs.append(runs.length() == 0 ? "" : ",").append(String.format(Locale.ROOT, "%.4f", x));
+            }
+            String line = String.format(Locale.ROOT, "spark-nmt\t%s\t%d\t%d\t%s\t%d\t%.4f\t%.1f\t%s",
+                    name, c.batch(), t, c.mode(), newTokens, med, tps, runs);
+            System.out.println(line);
+            System.out.flush();
+            lines.add(line);
+            if (dump != null) {
+                Path d = Path.of(dump);
+                Files.createDirectories(d);
+                try (PrintWriter pw = new PrintWriter(Files.newBufferedWriter(
+                        d.resolve("spark-nmt-" + name + "-b" + c.batch() + "-t" + t + "-" + c.mode() + ".ids")))) {
+                    for (int[] row : result) {
+                        StringBuilder sb = new StringBuilder();
+                        for (int x : row) {
+                            sb.append(sb.length() == 0 ? "" : " ").append(x);
                         }
+                        pw.println(sb);
                     }
                 }
             }

