@@ -27,6 +27,11 @@ public final class Bleu {
         }
     }
 
+    /** What sacreBLEU does to a segment before counting: rstrip, then the 13a tokenizer. */
+    public static String tokenize(String segment) {
+        return tokenize13a(pythonRstrip(segment));
+    }
+
     /** sacreBLEU's tokenizer_13a. */
     public static String tokenize13a(String line) {
         line = line.replace("<skipped>", "").replace("-\n", "").replace("\n", " ");
@@ -61,29 +66,64 @@ public final class Bleu {
         return out;
     }
 
+    private static String pythonRstrip(String s) {
+        int e = s.length();
+        while (e > 0 && isSpace(s.charAt(e - 1))) {
+            e--;
+        }
+        return s.substring(0, e);
+    }
+
     private static boolean isSpace(char c) {
         return Character.isWhitespace(c) || Character.isSpaceChar(c) || c == '\u0085' || (c >= 0x1c && c <= 0x1f);
     }
 
     /** Corpus BLEU (0..100) of hypotheses against one reference each. */
     public static Result corpus(List<String> hypotheses, List<String> references) {
-        if (hypotheses.size() != references.size()) {
-            throw new IllegalArgumentException(hypotheses.size() + " hypotheses but " + references.size() + " references");
+        return corpusMulti(hypotheses, List.of(references));
+    }
+
+    /**
+     * Corpus BLEU against several reference streams (each parallel to the hypotheses): n-gram
+     * counts clipped by their maximum over the references, the reference length closest to the
+     * hypothesis' (ties: the shorter). Empty references are ignored, as sacreBLEU does.
+     */
+    public static Result corpusMulti(List<String> hypotheses, List<List<String>> referenceStreams) {
+        for (List<String> s : referenceStreams) {
+            if (s.size() != hypotheses.size()) {
+                throw new IllegalArgumentException(hypotheses.size() + " hypotheses but a reference stream of " + s.size());
+            }
         }
         long[] correct = new long[ORDER];
         long[] total = new long[ORDER];
         long sysLen = 0;
         long refLen = 0;
         for (int i = 0; i < hypotheses.size(); i++) {
-            List<String> hyp = splitPythonWhitespace(tokenize13a(hypotheses.get(i)));
-            List<String> ref = splitPythonWhitespace(tokenize13a(references.get(i)));
+            List<String> hyp = splitPythonWhitespace(tokenize(hypotheses.get(i)));
+            Map<List<String>, Integer> refMax = new HashMap<>();
+            int closest = -1;
+            for (List<String> stream : referenceStreams) {
+                String r = stream.get(i);
+                if (r == null || r.isEmpty()) {
+                    continue;
+                }
+                List<String> ref = splitPythonWhitespace(tokenize(r));
+                int d = Math.abs(ref.size() - hyp.size());
+                if (closest < 0 || d < Math.abs(closest - hyp.size()) || (d == Math.abs(closest - hyp.size()) && ref.size() < closest)) {
+                    closest = ref.size();
+                }
+                for (int n = 1; n <= ORDER; n++) {
+                    ngrams(ref, n).forEach((g, c) -> refMax.merge(g, c, Math::max));
+                }
+            }
+            if (closest < 0) {
+                throw new IllegalArgumentException("segment " + i + " has no non-empty reference");
+            }
             sysLen += hyp.size();
-            refLen += ref.size();
+            refLen += closest;
             for (int n = 1; n <= ORDER; n++) {
-                Map<List<String>, Integer> refCounts = ngrams(ref, n);
-                Map<List<String>, Integer> hypCounts = ngrams(hyp, n);
-                for (Map.Entry<List<String>, Integer> e : hypCounts.entrySet()) {
-                    correct[n - 1] += Math.min(e.getValue(), refCounts.getOrDefault(e.getKey(), 0));
+                for (Map.Entry<List<String>, Integer> e : ngrams(hyp, n).entrySet()) {
+                    correct[n - 1] += Math.min(e.getValue(), refMax.getOrDefault(e.getKey(), 0));
                 }
                 total[n - 1] += Math.max(0, hyp.size() - n + 1);
             }
@@ -100,8 +140,8 @@ public final class Bleu {
     }
 
     static double score(long[] correct, long[] total, long sysLen, long refLen) {
-        if (sysLen == 0) {
-            return 0.0;
+        if (sysLen == 0 || java.util.Arrays.stream(correct).allMatch(c -> c == 0)) {
+            return 0.0; // sacreBLEU stops early when nothing matches
         }
         double[] precisions = new double[ORDER];
         double smooth = 1.0;
