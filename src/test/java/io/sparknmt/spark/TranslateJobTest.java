@@ -229,6 +229,44 @@ class TranslateJobTest {
         assertTrue(rows.stream().anyMatch(r -> r.get("status").asText().equals("truncated")));
     }
 
+    @Test
+    void millionCharacterLineIsCutAndSaysSo() throws IOException {
+        Path in = tmp.resolve("long.txt");
+        Files.writeString(in, "A short line.\n" + "A dog runs on the beach. ".repeat(40_000) + "\nThe end.\n");
+        Path out = tmp.resolve("long-out");
+        assertEquals(0, TranslateJob.run("--model", MODEL.toString(), "--input", in.toString(), "--output", out.toString(),
+                "--output-format", "jsonl", "--beam-size", "1", "--max-output-tokens", "40"));
+        Map<Long, JsonNode> got = byId(readJsonl(out));
+        assertEquals(3, got.size());
+        JsonNode big = got.get(1L);
+        assertEquals("truncated", big.get("status").asText(), big.toString().substring(0, 200));
+        assertTrue(big.get("message").asText().contains("source cut from"), big.get("message").asText());
+        assertTrue(big.get("src_tokens").asInt() > engine.maxSourceTokens(), "src_tokens keeps the uncut count");
+        assertEquals(1_000_000, big.get("source").asText().length());
+    }
+
+    @Test
+    void partitionOf200kRowsKeepsEveryRow() throws IOException {
+        // 200,000 rows in one partition, mostly blank (no decoding), a few real ones: the window
+        // bounds what a task holds, and every row still comes out once.
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < 200_000; i++) {
+            sb.append(i % 20_000 == 0 ? "A man rides a horse." : "").append('\n');
+        }
+        Path in = tmp.resolve("many.txt");
+        Files.writeString(in, sb);
+        Path out = tmp.resolve("many-out");
+        Path report = tmp.resolve("many.json");
+        assertEquals(0, TranslateJob.run("--model", MODEL.toString(), "--input", in.toString(), "--output",
+                out.toString(), "--beam-size", "1", "--num-partitions", "1", "--report", report.toString()));
+        JsonNode rep = new ObjectMapper().readTree(report.toFile());
+        assertEquals(200_000, rep.get("rows_in").asLong());
+        assertEquals(200_000, rep.get("rows_out").asLong());
+        assertEquals(10, rep.get("rows_by_status").get("ok").asLong());
+        assertEquals(199_990, rep.get("rows_by_status").get("empty").asLong());
+        assertEquals(200_000, spark.read().parquet(out.toString()).select("id").distinct().count());
+    }
+
     static List<byte[]> splitLines(byte[] all) {
         List<byte[]> out = new ArrayList<>();
         int start = 0;
