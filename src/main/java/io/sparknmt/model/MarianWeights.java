@@ -60,7 +60,7 @@ public final class MarianWeights implements Serializable {
         if (!Files.exists(file)) {
             if (Files.exists(modelDir.resolve("pytorch_model.bin"))) {
                 throw new ModelFormatException(modelDir + ": only pytorch_model.bin is present; spark-nmt never "
-                        + "unpickles model files. Convert it to model.safetensors first (docs/models.md).");
+                        + "unpickles model files. Convert it to model.safetensors first (see docs/models.md).");
             }
             throw new ModelFormatException(modelDir + ": model.safetensors is missing");
         }
