@@ -188,10 +188,13 @@ def main(argv):
               "preallocated self-attention KV cache, cross-attention K/V computed once per sentence and shared "
               "by its beams, batched argmax / log_softmax + topk(2K) beam search with index_select cache "
               "reordering, `torch.inference_mode()`. Threads: `torch.set_num_threads(T)` and "
-              "`OPENBLAS_NUM_THREADS=T`.")
-    md.append("- Each engine is warmed up (a few small batches, then one untimed run of each configuration up "
-              "to 64 hypothesis rows); the figure is the median of the timed runs; engines never run at the same "
-              "time.")
+              f"`OPENBLAS_NUM_THREADS=T`, `OMP_WAIT_POLICY={env.get('omp_wait_policy', '?')}` (with OpenMP's "
+              "default spin-waiting, 2-thread PyTorch ran several times slower whenever another process wanted "
+              "a core of this 2-core machine).")
+    md.append(f"- Each engine is warmed up (a few small batches first; then one untimed run of each "
+              f"configuration of at most {env.get('warmup_max_rows', '?')} hypothesis rows, batch x beams; larger "
+              f"ones follow smaller ones that already exercised every code path); the figure is the median of "
+              f"{env.get('reps', '?')} timed run(s); the engines never run at the same time.")
     md.append("- 'same output': sentences whose 30 output ids are identical between the two engines.")
     md.append("")
     md.append("## Results")

@@ -102,7 +102,8 @@ public final class JobOptions {
     int commitEveryFiles;
 
     @Option(names = "--task-memory-mb", paramLabel = "MB", defaultValue = "512",
-            description = "Arrow memory one task may hold for token batches (default: ${DEFAULT-VALUE}).")
+            description = "Memory budget of one task: its Arrow token batches and the decoder state (KV cache) of a batch; "
+                    + "larger batches are split (default: ${DEFAULT-VALUE}).")
     int taskMemoryMb;
 
     /** Spark settings read from the conf file, applied before the session starts. */

@@ -14,11 +14,11 @@ import java.io.Serializable;
  * @param maxBatchSentences sentences per batch
  * @param targetLang        language code prepended as {@code >>xx<<}, or null
  * @param windowRows        rows read ahead and length-sorted together
- * @param taskArrowLimit    bytes the task's Arrow allocator may hold
+ * @param taskMemoryBytes   bytes the task's Arrow allocator may hold, and the decoder-state budget of one batch
  * @param emitTokens        also emit the translated ids (Arrow output)
  */
 record PartitionSettings(int beamSize, int nBest, int maxLength, int maxInputTokens, int maxBatchTokens,
-                         int maxBatchSentences, String targetLang, int windowRows, long taskArrowLimit,
+                         int maxBatchSentences, String targetLang, int windowRows, long taskMemoryBytes,
                          boolean emitTokens) implements Serializable {
     PartitionSettings {
         if (maxBatchTokens < maxInputTokens) {

@@ -114,6 +114,8 @@ public final class TranslateJob implements java.util.concurrent.Callable<Integer
 
         SparkSession spark = SparkSession.builder().config(sparkConf()).getOrCreate();
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        ProgressListener progress = new ProgressListener(10_000);
+        spark.sparkContext().addSparkListener(progress);
         // Broadcast: the weights are large and read-only; each executor deserializes them once
         // and all its tasks share that copy (ExecutorModels).
         Broadcast<ModelBundle> model = jsc.broadcast(bundle);
@@ -128,6 +130,7 @@ public final class TranslateJob implements java.util.concurrent.Callable<Integer
             }
             return code;
         } finally {
+            spark.sparkContext().removeSparkListener(progress);
             ExecutorModels.release(model.id());
             model.destroy();
         }

@@ -58,7 +58,7 @@ public final class TranslatePartition implements MapPartitionsFunction<Row, Row>
         Translator translator = ExecutorModels.get(model);
         TaskContext ctx = TaskContext.get();
         String name = "spark-nmt-task-" + (ctx == null ? "driver" : ctx.taskAttemptId());
-        BufferAllocator allocator = ArrowUtils.rootAllocator().newChildAllocator(name, 0, settings.taskArrowLimit());
+        BufferAllocator allocator = ArrowUtils.rootAllocator().newChildAllocator(name, 0, settings.taskMemoryBytes());
         AtomicBoolean closed = new AtomicBoolean();
         Worker worker = new Worker(translator, settings, allocator);
         Runnable close = () -> {
@@ -243,8 +243,25 @@ public final class TranslatePartition implements MapPartitionsFunction<Row, Row>
             }
         }
 
-        /** Decodes a batch; if it fails as a whole, each sentence is retried alone so only the culprit fails. */
+        /**
+         * Decodes a batch. A batch whose decoder state would exceed the task's memory budget is
+         * split first; one that fails as a whole is retried sentence by sentence, so only the
+         * culprit fails.
+         */
         private void translateBatch(List<Item> batch) {
+            long need = decoderBytes(batch);
+            if (need > settings.taskMemoryBytes()) {
+                if (batch.size() == 1) {
+                    batch.get(0).fail(ERROR, String.format("decoding needs about %d MB (KV cache of %d beams), more "
+                                    + "than the task budget of %d MB (--task-memory-mb)",
+                            need >> 20, settings.beamSize(), settings.taskMemoryBytes() >> 20));
+                    return;
+                }
+                int half = batch.size() / 2;
+                translateBatch(batch.subList(0, half));
+                translateBatch(batch.subList(half, batch.size()));
+                return;
+            }
             List<int[]> seqs = new ArrayList<>(batch.size());
             for (Item it : batch) {
                 seqs.add(it.ids);
@@ -259,7 +276,9 @@ public final class TranslatePartition implements MapPartitionsFunction<Row, Row>
                 for (int i = 0; i < batch.size(); i++) {
                     accept(batch.get(i), got.get(i));
                 }
-            } catch (RuntimeException e) {
+            } catch (RuntimeException | OutOfMemoryError e) {
+                // An OutOfMemoryError here is one huge decoder-state array that could not be
+                // allocated: nothing else is left half-built, so splitting the batch is safe.
                 if (batch.size() == 1) {
                     batch.get(0).fail(ERROR, "translation failed: " + e);
                     return;
@@ -268,6 +287,23 @@ public final class TranslatePartition implements MapPartitionsFunction<Row, Row>
                     translateBatch(List.of(it));
                 }
             }
+        }
+
+        /**
+         * The decoder's memory for a batch: self-attention KV cache (double-buffered for beam
+         * reordering) for the length the decoder reserves up front (2 x source + 10, at most the
+         * output limit; it grows past that only for runaway outputs), cross-attention keys/values,
+         * logits.
+         */
+        long decoderBytes(List<Item> batch) {
+            var c = translator.model().config();
+            long rows = (long) batch.size() * settings.beamSize();
+            long srcLen = batch.stream().mapToInt(i -> i.ids.length).max().orElse(1);
+            long steps = Math.min(settings.maxLength(), 2 * srcLen + 10);
+            long kv = 4L * c.decoderLayers() * rows * steps * c.dModel() * 4;
+            long cross = 2L * c.decoderLayers() * batch.size() * srcLen * c.dModel() * 4;
+            long logits = rows * c.decoderVocabSize() * 4;
+            return kv + cross + logits;
         }
 
         private void accept(Item it, Translation t) {

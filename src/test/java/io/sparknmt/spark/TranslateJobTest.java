@@ -267,6 +267,19 @@ class TranslateJobTest {
         assertEquals(200_000, spark.read().parquet(out.toString()).select("id").distinct().count());
     }
 
+    @Test
+    void decoderStateOverTheTaskBudgetGivesAClearErrorRowNotAFailedJob() throws IOException {
+        Path out = tmp.resolve("budget");
+        assertEquals(0, TranslateJob.run("--model", MODEL.toString(), "--input", CORPUS.toString(), "--output",
+                out.toString(), "--output-format", "jsonl", "--beam-size", "8", "--task-memory-mb", "1"));
+        List<JsonNode> rows = readJsonl(out);
+        assertEquals(100, rows.size());
+        for (JsonNode r : rows) {
+            assertEquals("error", r.get("status").asText(), r.toString());
+            assertTrue(r.get("message").asText().contains("more than the task budget of 1 MB (--task-memory-mb)"), r.toString());
+        }
+    }
+
     static List<byte[]> splitLines(byte[] all) {
         List<byte[]> out = new ArrayList<>();
         int start = 0;
