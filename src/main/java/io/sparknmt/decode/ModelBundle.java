@@ -1,5 +1,6 @@
 package io.sparknmt.decode;
 
+import io.sparknmt.io.Digests;
 import io.sparknmt.kernel.Kernels;
 import io.sparknmt.model.GenerationConfig;
 import io.sparknmt.model.MarianConfig;
@@ -13,7 +14,6 @@ import java.io.Serializable;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
@@ -95,13 +95,7 @@ public final class ModelBundle implements Serializable {
 
     /** SHA-256 over the files that decide the translations (config, weights, tokenizers). */
     public static String fingerprint(Path dir) throws IOException {
-        MessageDigest md;
-        try {
-            md = MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-        byte[] buf = new byte[1 << 16];
+        MessageDigest md = Digests.sha256();
         for (String name : List.of("config.json", "generation_config.json", "model.safetensors", "source.spm",
                 "target.spm", "vocab.json", "target_vocab.json", "tokenizer_config.json")) {
             Path p = dir.resolve(name);
@@ -110,9 +104,7 @@ public final class ModelBundle implements Serializable {
             }
             md.update(name.getBytes(java.nio.charset.StandardCharsets.UTF_8));
             try (InputStream in = Files.newInputStream(p)) {
-                for (int r; (r = in.read(buf)) > 0; ) {
-                    md.update(buf, 0, r);
-                }
+                Digests.update(md, in);
             }
         }
         return HexFormat.of().formatHex(md.digest());

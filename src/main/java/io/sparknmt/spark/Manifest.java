@@ -4,11 +4,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sparknmt.io.Digests;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -95,17 +95,9 @@ final class Manifest {
     static Entry describe(FileSystem fs, String file) throws IOException {
         Path p = new Path(file);
         FileStatus st = fs.getFileStatus(p);
-        MessageDigest md;
-        try {
-            md = MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-        byte[] buf = new byte[1 << 16];
+        MessageDigest md = Digests.sha256();
         try (InputStream in = fs.open(p)) {
-            for (int r; (r = in.read(buf)) > 0; ) {
-                md.update(buf, 0, r);
-            }
+            Digests.update(md, in);
         }
         return new Entry(file, st.getLen(), st.getModificationTime(), HexFormat.of().formatHex(md.digest()),
                 null, null, sourceKey(file), 0, null, null, null);
@@ -113,12 +105,6 @@ final class Manifest {
 
     /** The output partition value of an input file: its name plus a hash of its full path. */
     static String sourceKey(String file) {
-        try {
-            byte[] h = MessageDigest.getInstance("SHA-256").digest(file.getBytes(java.nio.charset.StandardCharsets.UTF_8));
-            String name = new Path(file).getName().replaceAll("[^A-Za-z0-9._-]", "_");
-            return name + "-" + HexFormat.of().formatHex(h, 0, 6);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        return new Path(file).getName().replaceAll("[^A-Za-z0-9._-]", "_") + "-" + Digests.sha256Hex(file, 12);
     }
 }

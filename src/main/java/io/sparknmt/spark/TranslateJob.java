@@ -333,12 +333,7 @@ public final class TranslateJob implements java.util.concurrent.Callable<Integer
             String key = String.join("|", "beam=" + settings.beamSize(), "nbest=" + settings.nBest(),
                     "maxlen=" + settings.maxLength(), "maxin=" + settings.maxInputTokens(),
                     "lang=" + settings.targetLang(), "in=" + inFmt, "id=" + columns.id(), "text=" + columns.text());
-            try {
-                return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
-                        .digest(key.getBytes(java.nio.charset.StandardCharsets.UTF_8)), 0, 16);
-            } catch (java.security.NoSuchAlgorithmException e) {
-                throw new IllegalStateException(e);
-            }
+            return io.sparknmt.io.Digests.sha256Hex(key, 32);
         }
     }
 

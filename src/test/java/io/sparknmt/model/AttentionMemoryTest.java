@@ -35,13 +35,22 @@ class AttentionMemoryTest {
         MarianModel model = new MarianModel(MarianWeights.load(m, cfg), KernelProvider.get());
         int[][] thousand = {ids(1000)};
         int[][] twoThousand = {ids(2000)};
-        model.encode(thousand); // warm up
-        long a = allocated(() -> model.encode(thousand));
-        long b = allocated(() -> model.encode(twoThousand));
+        // Until C2 compiles the Vector API code, vector ops allocate boxes: warm up both sizes,
+        // then take the smallest of several measurements.
+        for (int i = 0; i < 4; i++) {
+            model.encode(thousand);
+            model.encode(twoThousand);
+        }
+        long a = Long.MAX_VALUE;
+        long b = Long.MAX_VALUE;
+        for (int i = 0; i < 3; i++) {
+            a = Math.min(a, allocated(() -> model.encode(thousand)));
+            b = Math.min(b, allocated(() -> model.encode(twoThousand)));
+        }
         double ratio = (double) b / a;
         System.out.printf("encoder allocation: 1000 tokens %d KB, 2000 tokens %d KB (x%.2f); a [2, 2000, 2000] score matrix alone: %d KB%n",
                 a >> 10, b >> 10, ratio, (2L * 2000 * 2000 * 4) >> 10);
-        assertTrue(ratio < 2.5, "allocation grew x" + ratio + " for 2x the tokens");
+        assertTrue(ratio > 1.5 && ratio < 2.5, "allocation grew x" + ratio + " for 2x the tokens (linear: about x2)");
         assertTrue(b < 2L * 2000 * 2000 * 4, "less than one full score matrix");
     }
 
