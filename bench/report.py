@@ -88,7 +88,8 @@ def main(argv):
     fmt = "{:<15} {:>5} {:>7} {:<6} {:>15} {:>13} {:>6} {:>11}"
     out("Target tokens/s (30 generated tokens per sentence, best hypothesis counted; median of the runs)")
     out("spark-nmt 'threads 2' = 2 translators on halves of the batch in 2 Java threads (as Spark runs 2 tasks);")
-    out("PyTorch 'threads 2' = torch.set_num_threads(2) + OPENBLAS_NUM_THREADS=2 (intra-op).")
+    out("PyTorch 'threads 2' = torch.set_num_threads(2) + OPENBLAS_NUM_THREADS=2 (intra-op), "
+        f"OMP_WAIT_POLICY={env.get('omp_wait_policy', '?')}.")
     out(fmt.format(*hdr))
     for model, b, t, mode, j, p, ratio, same, note in rows:
         out(fmt.format(model, b, t, mode, f"{j['tps']:.1f}" if j else "-", f"{p['tps']:.1f}" if p else "-",

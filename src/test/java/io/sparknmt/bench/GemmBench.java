@@ -11,7 +11,8 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * The GEMM micro-benchmark of {@code bench/run} (a developer tool, not a test), one thread:
- * the machine's FMA peak measured with a Vector API loop of independent FMA chains, then
+ * the machine's FMA peak measured with a Vector API loop of independent FMA chains (best round,
+ * before and after the GEMMs), and
  * {@code kernels.linear} ({@code y[m,n] = x[m,k] W^T}, W packed once) at 512x512x512 and at
  * m=64, k=512, n=2048 (a decoder FFN up-projection over 64 rows). Prints tab-separated lines:
  * {@code fma-peak <GFLOP/s> <lanes> <accumulators>} and
@@ -25,11 +26,16 @@ public final class GemmBench {
 
     public static void main(String[] args) {
         Kernels kernels = KernelProvider.get();
-        double peak = 0;
-        for (int round = 0; round < 5; round++) {
-            peak = Math.max(peak, fmaPeak12(20_000_000));
+        // C2 first (interpreted Vector API code is ~50x slower), then the best of several ~0.2 s rounds
+        for (int i = 0; i < 200; i++) {
+            fmaPeak12(100_000);
         }
-        System.out.printf(Locale.ROOT, "fma-peak\t%.1f\t%d\t12\t%s%n", peak, S.length(), kernels.name());
+        double peak = 0;
+        for (int round = 0; round < 6; round++) {
+            peak = Math.max(peak, fmaPeak12(100_000_000));
+        }
+        double[][] results = new double[2][];
+        int idx = 0;
         for (int[] shape : new int[][] {{512, 512, 512}, {64, 512, 2048}}) {
             int m = shape[0];
             int k = shape[1];
@@ -60,9 +66,16 @@ public final class GemmBench {
                 g[s] = flop * inner / ((System.nanoTime() - t0) / 1e9) / 1e9;
             }
             Arrays.sort(g);
-            double med = g[g.length / 2];
-            System.out.printf(Locale.ROOT, "gemm\t%dx%dx%d\t%.1f\t%.1f\t%.1f%n", m, k, n, med, g[g.length - 1],
-                    100 * med / peak);
+            results[idx++] = new double[] {m, k, n, g[g.length / 2], g[g.length - 1]};
+        }
+        // the peak again after the GEMMs: the clock of a shared VM moves; the best of all rounds counts
+        for (int round = 0; round < 3; round++) {
+            peak = Math.max(peak, fmaPeak12(100_000_000));
+        }
+        System.out.printf(Locale.ROOT, "fma-peak\t%.1f\t%d\t12\t%s%n", peak, S.length(), kernels.name());
+        for (double[] r : results) {
+            System.out.printf(Locale.ROOT, "gemm\t%dx%dx%d\t%.1f\t%.1f\t%.1f%n", (int) r[0], (int) r[1], (int) r[2],
+                    r[3], r[4], 100 * r[3] / peak);
         }
     }
 
