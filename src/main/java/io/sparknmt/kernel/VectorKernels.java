@@ -11,8 +11,8 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>GEMM: weights are packed once into column panels of {@code NR = 2 * lanes} output
  * features, k-major ({@code packed[panel][kk][j]}), so the micro-kernel reads two full vectors
- * per k step and broadcasts one activation per row: an {@code 8 x NR} register tile of 16
- * accumulators, no horizontal reductions. The k dimension is blocked by {@link #KC} so one
+ * per k step and broadcasts one activation per row: an {@code MR x NR} register tile of
+ * accumulators ({@link #MR}), no horizontal reductions. The k dimension is blocked by {@link #KC} so one
  * panel slice ({@code KC * NR} floats) stays in L1 while every row block streams past it.
  */
 final class VectorKernels implements Kernels {
@@ -22,10 +22,11 @@ final class VectorKernels implements Kernels {
     /** Panel width: two vectors of output features. */
     static final int NR = 2 * L;
     /**
-     * Rows of the main register tile: 8 x 2 vectors (16 accumulators) needs the 32 registers of
-     * AVX-512; with 16 registers (AVX2, NEON) a 6 x 2 tile (12 accumulators) avoids spills.
+     * Rows of the main register tile: 8 x 2 vectors (16 accumulators) uses the 32 registers of
+     * AVX-512. With 16 registers (AVX2, NEON) it is 4 x 2: a 6 x 2 tile (15 live vectors) made
+     * C2 spill and ran at 42% of the FMA peak on an AVX2 EPYC, 4 x 2 at 70-80% (GemmBench).
      */
-    static final int MR = L >= 16 ? 8 : 6;
+    static final int MR = L >= 16 ? 8 : 4;
     /** k block: KC * NR floats of a panel fit in L1. */
     static final int KC = 256;
 
@@ -80,10 +81,6 @@ final class VectorKernels implements Kernels {
                     if (MR == 8) {
                         for (; i + 8 <= m; i += 8) {
                             tile8(x, xOff + i * k, k, b, bBase, kc0, kc1, bias, first, y, yOff + i * n + col0, n, col0);
-                        }
-                    } else {
-                        for (; i + 6 <= m; i += 6) {
-                            tile6(x, xOff + i * k, k, b, bBase, kc0, kc1, bias, first, y, yOff + i * n + col0, n, col0);
                         }
                     }
                     for (; i + 4 <= m; i += 4) {
@@ -142,45 +139,7 @@ final class VectorKernels implements Kernels {
         c70.intoArray(y, c + 7 * ldc); c71.intoArray(y, c + 7 * ldc + L);
     }
 
-    /** 6 rows x NR columns, full panel: the main tile with 16 vector registers. */
-    private static void tile6(float[] x, int a, int k, float[] b, int bBase, int kc0, int kc1,
-                              float[] bias, boolean first, float[] y, int c, int ldc, int col0) {
-        FloatVector c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
-        if (first) {
-            FloatVector z0 = bias == null ? FloatVector.zero(S) : FloatVector.fromArray(S, bias, col0);
-            FloatVector z1 = bias == null ? FloatVector.zero(S) : FloatVector.fromArray(S, bias, col0 + L);
-            c00 = z0; c01 = z1; c10 = z0; c11 = z1; c20 = z0; c21 = z1;
-            c30 = z0; c31 = z1; c40 = z0; c41 = z1; c50 = z0; c51 = z1;
-        } else {
-            c00 = FloatVector.fromArray(S, y, c); c01 = FloatVector.fromArray(S, y, c + L);
-            c10 = FloatVector.fromArray(S, y, c + ldc); c11 = FloatVector.fromArray(S, y, c + ldc + L);
-            c20 = FloatVector.fromArray(S, y, c + 2 * ldc); c21 = FloatVector.fromArray(S, y, c + 2 * ldc + L);
-            c30 = FloatVector.fromArray(S, y, c + 3 * ldc); c31 = FloatVector.fromArray(S, y, c + 3 * ldc + L);
-            c40 = FloatVector.fromArray(S, y, c + 4 * ldc); c41 = FloatVector.fromArray(S, y, c + 4 * ldc + L);
-            c50 = FloatVector.fromArray(S, y, c + 5 * ldc); c51 = FloatVector.fromArray(S, y, c + 5 * ldc + L);
-        }
-        int a0 = a, a1 = a + k, a2 = a + 2 * k, a3 = a + 3 * k, a4 = a + 4 * k, a5 = a + 5 * k;
-        for (int kk = kc0; kk < kc1; kk++) {
-            int bo = bBase + kk * NR;
-            FloatVector b0 = FloatVector.fromArray(S, b, bo);
-            FloatVector b1 = FloatVector.fromArray(S, b, bo + L);
-            FloatVector v;
-            v = FloatVector.broadcast(S, x[a0 + kk]); c00 = v.fma(b0, c00); c01 = v.fma(b1, c01);
-            v = FloatVector.broadcast(S, x[a1 + kk]); c10 = v.fma(b0, c10); c11 = v.fma(b1, c11);
-            v = FloatVector.broadcast(S, x[a2 + kk]); c20 = v.fma(b0, c20); c21 = v.fma(b1, c21);
-            v = FloatVector.broadcast(S, x[a3 + kk]); c30 = v.fma(b0, c30); c31 = v.fma(b1, c31);
-            v = FloatVector.broadcast(S, x[a4 + kk]); c40 = v.fma(b0, c40); c41 = v.fma(b1, c41);
-            v = FloatVector.broadcast(S, x[a5 + kk]); c50 = v.fma(b0, c50); c51 = v.fma(b1, c51);
-        }
-        c00.intoArray(y, c); c01.intoArray(y, c + L);
-        c10.intoArray(y, c + ldc); c11.intoArray(y, c + ldc + L);
-        c20.intoArray(y, c + 2 * ldc); c21.intoArray(y, c + 2 * ldc + L);
-        c30.intoArray(y, c + 3 * ldc); c31.intoArray(y, c + 3 * ldc + L);
-        c40.intoArray(y, c + 4 * ldc); c41.intoArray(y, c + 4 * ldc + L);
-        c50.intoArray(y, c + 5 * ldc); c51.intoArray(y, c + 5 * ldc + L);
-    }
-
-    /** 4 rows x NR columns, full panel: row tails of the main tile. */
+    /** 4 rows x NR columns, full panel: the main tile with 16 registers, the row tail of tile8. */
     private static void tile4(float[] x, int a, int k, float[] b, int bBase, int kc0, int kc1,
                               float[] bias, boolean first, float[] y, int c, int ldc, int col0) {
         FloatVector c00, c01, c10, c11, c20, c21, c30, c31;
