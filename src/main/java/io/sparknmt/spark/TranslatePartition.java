@@ -4,7 +4,6 @@ import io.sparknmt.decode.DecodeOptions;
 import io.sparknmt.decode.ModelBundle;
 import io.sparknmt.decode.Translation;
 import io.sparknmt.decode.Translator;
-import io.sparknmt.io.Schemas;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
