@@ -32,6 +32,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools", "reference"))
+from marian_ref import sinusoidal_table as sinusoidal  # noqa: E402  (one definition of Marian's positions)
+
 _DTYPES = {"F32": ("<f4", 4), "F16": ("<f2", 2), "BF16": ("<u2", 2)}
 
 
@@ -55,18 +58,6 @@ def read_safetensors(path):
             raw = (raw.astype(np.uint32) << 16).view(np.float32)
         out[name] = torch.from_numpy(np.array(raw, dtype=np.float32).reshape(shape))
     return out
-
-
-def sinusoidal(n_pos, dim):
-    """Marian's static positions: sin in the first half of the columns, cos in the second."""
-    pos = np.arange(n_pos, dtype=np.float64)[:, None]
-    j = np.arange(dim)[None, :]
-    angle = pos / np.power(10000.0, 2 * (j // 2) / dim)
-    half = (dim + 1) // 2
-    out = np.zeros((n_pos, dim), dtype=np.float64)
-    out[:, :half] = np.sin(angle[:, 0::2])
-    out[:, half:] = np.cos(angle[:, 1::2])
-    return torch.from_numpy(out.astype(np.float32))
 
 
 _ACT = {"swish": F.silu, "silu": F.silu, "relu": F.relu, "gelu": F.gelu,

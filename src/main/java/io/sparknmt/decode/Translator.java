@@ -96,16 +96,7 @@ public final class Translator implements AutoCloseable {
         Arrays.sort(order, Comparator.comparingInt(i -> ids[i].length));
         Translation[] result = new Translation[n];
         for (int start = 0; start < n; ) {
-            int end = start;
-            int longest = 0;
-            while (end < n && end - start < maxBatchSentences) {
-                int len = ids[order[end]].length;
-                if (end > start && Math.max(longest, len) * (end - start + 1) > maxBatchTokens) {
-                    break;
-                }
-                longest = Math.max(longest, len);
-                end++;
-            }
+            int end = Batches.end(i -> ids[order[i]].length, start, n, maxBatchSentences, maxBatchTokens);
             int[][] batch = new int[end - start][];
             for (int i = start; i < end; i++) {
                 batch[i - start] = ids[order[i]];

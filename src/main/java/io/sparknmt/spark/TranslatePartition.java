@@ -1,5 +1,6 @@
 package io.sparknmt.spark;
 
+import io.sparknmt.decode.Batches;
 import io.sparknmt.decode.DecodeOptions;
 import io.sparknmt.decode.ModelBundle;
 import io.sparknmt.decode.Translation;
@@ -167,16 +168,8 @@ public final class TranslatePartition implements MapPartitionsFunction<Row, Row>
             }
             todo.sort(Comparator.comparingInt(it -> it.ids.length));
             for (int start = 0; start < todo.size(); ) {
-                int end = start;
-                int longest = 0;
-                while (end < todo.size() && end - start < settings.maxBatchSentences()) {
-                    int len = todo.get(end).ids.length;
-                    if (end > start && (long) Math.max(longest, len) * (end - start + 1) > settings.maxBatchTokens()) {
-                        break;
-                    }
-                    longest = Math.max(longest, len);
-                    end++;
-                }
+                int end = Batches.end(i -> todo.get(i).ids.length, start, todo.size(),
+                        settings.maxBatchSentences(), settings.maxBatchTokens());
                 translateBatch(todo.subList(start, end));
                 start = end;
             }
