@@ -1,5 +1,6 @@
 package io.sparknmt.decode;
 
+import io.sparknmt.kernel.Kernels;
 import io.sparknmt.model.DecoderState;
 import io.sparknmt.model.EncoderOutput;
 import io.sparknmt.model.GenerationConfig;
@@ -36,6 +37,7 @@ public final class BeamSearch {
         int k = opt.beamSize();
         int batch = enc.batch();
         int vocab = cfg.decoderVocabSize();
+        Kernels kernels = model.kernels();
         int eos = cfg.eosId();
         int maxLen = Math.min(opt.maxLength(), cfg.maxPositions());
         double lp = opt.lengthPenalty();
@@ -80,10 +82,8 @@ public final class BeamSearch {
             int rows = nActive * k;
             for (int r = 0; r < rows; r++) {
                 int off = r * vocab;
-                float lse = (float) LogitsProcessor.logSumExp(logits, off, vocab);
-                for (int i = 0; i < vocab; i++) {
-                    logits[off + i] -= lse;
-                }
+                float lse = (float) LogitsProcessor.logSumExp(kernels, logits, off, vocab);
+                kernels.add(logits, off, vocab, -lse);
                 proc.apply(logits, off, vocab, curLen);
             }
             int newRows = 0;
@@ -91,7 +91,7 @@ public final class BeamSearch {
             for (int a = 0; a < nActive; a++) {
                 int sentence = activeSentences[a];
                 int rowBase = a * k;
-                topCandidates(logits, rowBase, k, vocab, beamScore, candScore, candFlat);
+                topCandidates(kernels, logits, rowBase, k, vocab, beamScore, candScore, candFlat);
                 Finished fin = hyps[sentence];
                 int taken = 0;
                 int firstNew = newRows;
@@ -160,7 +160,7 @@ public final class BeamSearch {
      * The top {@code 2k} of {@code scores[row] + beamScore[row]} over a sentence's k rows,
      * sorted by score descending (ties: lower flat index first). {@code flat = beam * V + token}.
      */
-    static void topCandidates(float[] logProbs, int rowBase, int k, int vocab, double[] beamScore,
+    static void topCandidates(Kernels kernels, float[] logProbs, int rowBase, int k, int vocab, double[] beamScore,
                               double[] outScore, int[] outFlat) {
         int n = outScore.length;
         Arrays.fill(outScore, Double.NEGATIVE_INFINITY);
@@ -172,6 +172,13 @@ public final class BeamSearch {
             float bs = (float) beamScore[row];
             float threshold = (float) outScore[n - 1];
             for (int t = 0; t < vocab; t++) {
+                if (outFlat[n - 1] >= 0) {
+                    // the list is full: skip ahead to the next score that beats its last entry
+                    t = kernels.nextAbove(logProbs, off + t, off + vocab, bs, threshold) - off;
+                    if (t == vocab) {
+                        break;
+                    }
+                }
                 float s = logProbs[off + t] + bs;
                 if (s > threshold || (outFlat[n - 1] < 0 && s != Float.NEGATIVE_INFINITY)) {
                     int flat = beam * vocab + t;

@@ -1,5 +1,6 @@
 package io.sparknmt.decode;
 
+import io.sparknmt.kernel.Kernels;
 import io.sparknmt.model.DecoderState;
 import io.sparknmt.model.EncoderOutput;
 import io.sparknmt.model.GenerationConfig;
@@ -21,6 +22,7 @@ public final class GreedySearch {
         MarianConfig cfg = model.config();
         int batch = enc.batch();
         int vocab = cfg.decoderVocabSize();
+        Kernels kernels = model.kernels();
         int maxLen = Math.min(opt.maxLength(), cfg.maxPositions());
         LogitsProcessor proc = new LogitsProcessor(gen, cfg, maxLen);
         DecoderState st = model.newDecoderState(enc, batch, Math.min(maxLen, 2 * enc.srcLen() + 10));
@@ -45,10 +47,10 @@ public final class GreedySearch {
             for (int r = 0; r < rows; r++) {
                 int off = r * vocab;
                 int s = rowSentence[r];
-                double lse = LogitsProcessor.logSumExp(logits, off, vocab);
+                double lse = LogitsProcessor.logSumExp(kernels, logits, off, vocab);
                 float rawEos = logits[off + cfg.eosId()];
                 boolean forced = proc.apply(logits, off, vocab, curLen);
-                int best = argmax(logits, off, vocab);
+                int best = kernels.argmax(logits, off, vocab);
                 // The model's own log-probability of the chosen token (raw log-softmax), also for a
                 // forced EOS at max length, where beam search instead counts 0 as transformers does.
                 sumLogProb[s] += (forced ? rawEos : logits[off + best]) - lse;
@@ -76,18 +78,5 @@ public final class GreedySearch {
                     sumLogProb[b] / Math.pow(Math.max(genLen, 1), opt.lengthPenalty()));
         }
         return result;
-    }
-
-    /** First index of the maximum, as torch.argmax. */
-    static int argmax(float[] x, int off, int len) {
-        int best = 0;
-        float max = x[off];
-        for (int i = 1; i < len; i++) {
-            if (x[off + i] > max) {
-                max = x[off + i];
-                best = i;
-            }
-        }
-        return best;
     }
 }

@@ -1,5 +1,6 @@
 package io.sparknmt.decode;
 
+import io.sparknmt.kernel.Kernels;
 import io.sparknmt.model.GenerationConfig;
 import io.sparknmt.model.MarianConfig;
 
@@ -35,18 +36,9 @@ final class LogitsProcessor {
         return false;
     }
 
-    /** log(sum(exp(x))) over a row, in double. */
-    static double logSumExp(float[] x, int off, int len) {
-        float max = Float.NEGATIVE_INFINITY;
-        for (int i = 0; i < len; i++) {
-            if (x[off + i] > max) {
-                max = x[off + i];
-            }
-        }
-        double sum = 0;
-        for (int i = 0; i < len; i++) {
-            sum += Math.exp(x[off + i] - max);
-        }
-        return max + Math.log(sum);
+    /** log(sum(exp(x))) over a row: the max, then float terms summed in double. */
+    static double logSumExp(Kernels kernels, float[] x, int off, int len) {
+        float max = kernels.max(x, off, len);
+        return max + Math.log(kernels.sumExp(x, off, len, max));
     }
 }

@@ -32,4 +32,28 @@ public interface Kernels {
 
     /** {@code x[off + i] *= alpha} for {@code i < len}. */
     void scale(float[] x, int off, int len, float alpha);
+
+    /** The largest of {@code x[off, off + len)} ({@code -inf} when all are, or len is 0). */
+    float max(float[] x, int off, int len);
+
+    /** First index of the maximum of {@code x[off, off + len)}, relative to off, as torch.argmax. */
+    int argmax(float[] x, int off, int len);
+
+    /**
+     * {@code sum(exp(x[i] - shift))} over {@code x[off, off + len)}: each term in float, summed in
+     * double (per short chunk of float lanes), so the error stays far below float's.
+     */
+    double sumExp(float[] x, int off, int len, float shift);
+
+    /** {@code x[off + i] += c} for {@code i < len}. */
+    void add(float[] x, int off, int len, float c);
+
+    /** {@code x = x * sigmoid(x)} (swish / SiLU) in place, in float. */
+    void swish(float[] x, int off, int len);
+
+    /**
+     * The first {@code i} in {@code [from, to)} with {@code x[i] + add > threshold} (the sum
+     * rounded to float), or {@code to}: the scan of a top-k selection.
+     */
+    int nextAbove(float[] x, int from, int to, float add, float threshold);
 }

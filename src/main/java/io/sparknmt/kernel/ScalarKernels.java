@@ -57,4 +57,60 @@ public final class ScalarKernels implements Kernels {
             x[off + i] *= alpha;
         }
     }
+
+    @Override
+    public float max(float[] x, int off, int len) {
+        float m = Float.NEGATIVE_INFINITY;
+        for (int i = off; i < off + len; i++) {
+            m = Math.max(m, x[i]);
+        }
+        return m;
+    }
+
+    @Override
+    public int argmax(float[] x, int off, int len) {
+        int best = 0;
+        float max = x[off];
+        for (int i = 1; i < len; i++) {
+            if (x[off + i] > max) {
+                max = x[off + i];
+                best = i;
+            }
+        }
+        return best;
+    }
+
+    @Override
+    public double sumExp(float[] x, int off, int len, float shift) {
+        double sum = 0;
+        for (int i = off; i < off + len; i++) {
+            sum += (float) Math.exp(x[i] - shift);
+        }
+        return sum;
+    }
+
+    @Override
+    public void add(float[] x, int off, int len, float c) {
+        for (int i = off; i < off + len; i++) {
+            x[i] += c;
+        }
+    }
+
+    @Override
+    public void swish(float[] x, int off, int len) {
+        for (int i = off; i < off + len; i++) {
+            float v = x[i];
+            x[i] = v / (1f + (float) Math.exp(-v));
+        }
+    }
+
+    @Override
+    public int nextAbove(float[] x, int from, int to, float add, float threshold) {
+        for (int i = from; i < to; i++) {
+            if (x[i] + add > threshold) {
+                return i;
+            }
+        }
+        return to;
+    }
 }

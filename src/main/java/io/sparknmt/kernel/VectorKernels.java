@@ -274,4 +274,105 @@ final class VectorKernels implements Kernels {
             x[off + i] *= alpha;
         }
     }
+
+    @Override
+    public float max(float[] x, int off, int len) {
+        FloatVector acc = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+        int i = 0;
+        int bound = S.loopBound(len);
+        for (; i < bound; i += L) {
+            acc = acc.max(FloatVector.fromArray(S, x, off + i));
+        }
+        float m = acc.reduceLanes(VectorOperators.MAX);
+        for (; i < len; i++) {
+            m = Math.max(m, x[off + i]);
+        }
+        return m;
+    }
+
+    @Override
+    public int argmax(float[] x, int off, int len) {
+        float m = max(x, off, len);
+        int bound = S.loopBound(len);
+        for (int i = 0; i < bound; i += L) {
+            if (FloatVector.fromArray(S, x, off + i).eq(m).anyTrue()) {
+                for (int j = i; ; j++) {
+                    if (x[off + j] == m) {
+                        return j;
+                    }
+                }
+            }
+        }
+        for (int i = bound; i < len; i++) {
+            if (x[off + i] == m) {
+                return i;
+            }
+        }
+        return 0; // all NaN: torch would return a NaN's index; no finite maximum exists
+    }
+
+    /** Lanes summed in float before each move to double: 32 terms per lane. */
+    private static final int EXP_CHUNK = 32;
+
+    @Override
+    public double sumExp(float[] x, int off, int len, float shift) {
+        double sum = 0;
+        int i = 0;
+        int bound = S.loopBound(len);
+        while (i < bound) {
+            int end = Math.min(bound, i + EXP_CHUNK * L);
+            FloatVector acc = FloatVector.zero(S);
+            for (; i < end; i += L) {
+                acc = acc.add(FloatVector.fromArray(S, x, off + i).sub(shift).lanewise(VectorOperators.EXP));
+            }
+            sum += acc.reduceLanes(VectorOperators.ADD);
+        }
+        for (; i < len; i++) {
+            sum += (float) Math.exp(x[off + i] - shift);
+        }
+        return sum;
+    }
+
+    @Override
+    public void add(float[] x, int off, int len, float c) {
+        int i = 0;
+        int bound = S.loopBound(len);
+        for (; i < bound; i += L) {
+            FloatVector.fromArray(S, x, off + i).add(c).intoArray(x, off + i);
+        }
+        for (; i < len; i++) {
+            x[off + i] += c;
+        }
+    }
+
+    @Override
+    public void swish(float[] x, int off, int len) {
+        int i = 0;
+        int bound = S.loopBound(len);
+        for (; i < bound; i += L) {
+            FloatVector v = FloatVector.fromArray(S, x, off + i);
+            v.div(v.neg().lanewise(VectorOperators.EXP).add(1f)).intoArray(x, off + i);
+        }
+        for (; i < len; i++) {
+            float v = x[off + i];
+            x[off + i] = v / (1f + (float) Math.exp(-v));
+        }
+    }
+
+    @Override
+    public int nextAbove(float[] x, int from, int to, float add, float threshold) {
+        int i = from;
+        int bound = from + S.loopBound(to - from);
+        for (; i < bound; i += L) {
+            if (FloatVector.fromArray(S, x, i).add(add).compare(VectorOperators.GT, threshold).anyTrue()) {
+                break;
+            }
+        }
+        for (; i < to; i++) {
+            if (x[i] + add > threshold) {
+                return i;
+            }
+        }
+        return to;
+    }
 }

@@ -1,5 +1,7 @@
 package io.sparknmt.model;
 
+import io.sparknmt.kernel.Kernels;
+
 /** The feed-forward activations Marian checkpoints use ({@code activation_function}). */
 public enum Activation {
     /** x * sigmoid(x); config names "swish" and "silu". */
@@ -22,14 +24,9 @@ public enum Activation {
     }
 
     /** Applies the activation in place to {@code x[off, off + len)}. */
-    public void applyInPlace(float[] x, int off, int len) {
+    public void applyInPlace(Kernels kernels, float[] x, int off, int len) {
         switch (this) {
-            case SWISH -> {
-                for (int i = off; i < off + len; i++) {
-                    float v = x[i];
-                    x[i] = (float) (v / (1.0 + Math.exp(-v)));
-                }
-            }
+            case SWISH -> kernels.swish(x, off, len);
             case RELU -> {
                 for (int i = off; i < off + len; i++) {
                     x[i] = Math.max(0f, x[i]);

@@ -1,12 +1,16 @@
 package io.sparknmt.model;
 
+import io.sparknmt.kernel.Kernels;
+
 /** Position-wise feed-forward: {@code fc2(act(fc1(x)))}. Immutable. */
 public final class FeedForward {
     private final Linear fc1; // [ffn, d]
     private final Linear fc2; // [d, ffn]
     private final Activation activation;
+    private final Kernels kernels;
 
-    public FeedForward(Linear fc1, Linear fc2, Activation activation) {
+    public FeedForward(Kernels kernels, Linear fc1, Linear fc2, Activation activation) {
+        this.kernels = kernels;
         this.fc1 = fc1;
         this.fc2 = fc2;
         this.activation = activation;
@@ -23,7 +27,7 @@ public final class FeedForward {
      */
     public void forward(float[] x, int rows, float[] hidden, float[] out) {
         fc1.forward(x, 0, rows, hidden, 0);
-        activation.applyInPlace(hidden, 0, rows * fc1.out());
+        activation.applyInPlace(kernels, hidden, 0, rows * fc1.out());
         fc2.forward(hidden, 0, rows, out, 0);
     }
 }

@@ -55,7 +55,7 @@ public final class MarianModel {
     }
 
     private FeedForward feedForward(MarianWeights w, String prefix, int ffn) {
-        return new FeedForward(linear(w, prefix + FC1), linear(w, prefix + FC2), config.activation());
+        return new FeedForward(kernels, linear(w, prefix + FC1), linear(w, prefix + FC2), config.activation());
     }
 
     private Linear linear(MarianWeights w, String prefix) {

@@ -63,6 +63,65 @@ class KernelsTest {
     }
 
     @Test
+    void linearSpansSeveralPackedRowBlocks() {
+        // k = 2000: a packed activation block holds 8 tiles, so 70 rows take three blocks and a tail
+        Random r = new Random(9);
+        int m = 70;
+        int n = 37;
+        int k = 2000;
+        float[] x = rand(r, m * k);
+        float[] w = rand(r, n * k);
+        float[] b = rand(r, n);
+        float[] expect = new float[m * n];
+        float[] got = new float[m * n];
+        scalar.linear(x, 0, m, scalar.pack(w, n, k), b, expect, 0);
+        fast.linear(x, 0, m, fast.pack(w, n, k), b, got, 0);
+        for (int i = 0; i < got.length; i++) {
+            assertEquals(expect[i], got[i], 1e-5f * k, "at " + i);
+        }
+    }
+
+    @Test
+    void rowKernelsMatchScalar() {
+        Random r = new Random(11);
+        for (int len : new int[]{1, 2, 7, 8, 9, 15, 16, 17, 255, 256, 257, 1000, 58101}) {
+            float[] x = new float[len + 3];
+            for (int i = 0; i < x.length; i++) {
+                x[i] = (float) (r.nextGaussian() * 4);
+            }
+            String at = "len=" + len;
+            assertEquals(scalar.max(x, 3, len), fast.max(x, 3, len), 0f, at);
+            assertEquals(scalar.argmax(x, 3, len), fast.argmax(x, 3, len), at);
+            float shift = scalar.max(x, 3, len);
+            double se = scalar.sumExp(x, 3, len, shift);
+            assertEquals(se, fast.sumExp(x, 3, len, shift), 1e-6 * se, at);
+            float[] a1 = x.clone();
+            float[] a2 = x.clone();
+            scalar.add(a1, 3, len, -0.75f);
+            fast.add(a2, 3, len, -0.75f);
+            assertEquals(java.util.Arrays.toString(a1), java.util.Arrays.toString(a2), at);
+            float[] s1 = x.clone();
+            float[] s2 = x.clone();
+            scalar.swish(s1, 3, len);
+            fast.swish(s2, 3, len);
+            for (int i = 0; i < s1.length; i++) {
+                assertEquals(s1[i], s2[i], 2e-6f * Math.max(1f, Math.abs(s1[i])), at + " swish at " + i);
+            }
+            for (float threshold : new float[]{shift - 3f, shift - 0.5f, shift + 1f}) {
+                for (int from = 3; from < len + 3; from = scalar.nextAbove(x, from, len + 3, 0.25f, threshold) + 1) {
+                    int expect = scalar.nextAbove(x, from, len + 3, 0.25f, threshold);
+                    assertEquals(expect, fast.nextAbove(x, from, len + 3, 0.25f, threshold), at + " from " + from);
+                }
+            }
+        }
+        // ties: the first index of the maximum, as torch.argmax
+        float[] tie = {1f, 5f, 2f, 5f, 5f, 0f, 0f, 0f, 0f, 0f, 5f};
+        assertEquals(1, fast.argmax(tie, 0, tie.length));
+        assertEquals(1, scalar.argmax(tie, 0, tie.length));
+        assertEquals(1, fast.argmax(tie, 2, tie.length - 2), "offset rows report the index relative to off");
+    }
+
+    @Test
     void dotAxpyScaleMatchScalar() {
         Random r = new Random(1);
         for (int len : new int[]{0, 1, 7, 8, 15, 16, 17, 64, 100, 1001}) {
