@@ -56,4 +56,10 @@ public interface Kernels {
      * rounded to float), or {@code to}: the scan of a top-k selection.
      */
     int nextAbove(float[] x, int from, int to, float add, float threshold);
+
+    /**
+     * {@code x[i] = exp(x[i] - shift)} in place over {@code x[off, off + len)}; returns the sum of
+     * the new values (in float): the softmax numerators and their denominator.
+     */
+    float expInPlace(float[] x, int off, int len, float shift);
 }

@@ -113,4 +113,15 @@ public final class ScalarKernels implements Kernels {
         }
         return to;
     }
+
+    @Override
+    public float expInPlace(float[] x, int off, int len, float shift) {
+        float sum = 0f;
+        for (int i = off; i < off + len; i++) {
+            float e = (float) Math.exp(x[i] - shift);
+            x[i] = e;
+            sum += e;
+        }
+        return sum;
+    }
 }

@@ -375,4 +375,23 @@ final class VectorKernels implements Kernels {
         }
         return to;
     }
+
+    @Override
+    public float expInPlace(float[] x, int off, int len, float shift) {
+        FloatVector acc = FloatVector.zero(S);
+        int i = 0;
+        int bound = S.loopBound(len);
+        for (; i < bound; i += L) {
+            FloatVector e = FloatVector.fromArray(S, x, off + i).sub(shift).lanewise(VectorOperators.EXP);
+            e.intoArray(x, off + i);
+            acc = acc.add(e);
+        }
+        float sum = acc.reduceLanes(VectorOperators.ADD);
+        for (; i < len; i++) {
+            float e = (float) Math.exp(x[off + i] - shift);
+            x[off + i] = e;
+            sum += e;
+        }
+        return sum;
+    }
 }

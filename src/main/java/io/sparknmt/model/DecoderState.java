@@ -47,7 +47,7 @@ public final class DecoderState {
         this.spareV = new float[layers][rowCapacity * timeCapacity * d];
         this.sentenceOf = new int[rowCapacity];
         this.spareSentenceOf = new int[rowCapacity];
-        this.scratch = new MultiHeadAttention.Scratch(rowCapacity, d, Math.max(srcLen, timeCapacity));
+        this.scratch = new MultiHeadAttention.Scratch(rowCapacity, d);
         this.x = new float[rowCapacity * d];
         this.tmp = new float[rowCapacity * d];
         this.hidden = new float[rowCapacity * ffn];
@@ -94,7 +94,6 @@ public final class DecoderState {
             spareV[l] = new float[rowCapacity * newCap * d];
         }
         timeCapacity = newCap;
-        scratch.ensureKeys(newCap);
     }
 
     private float[] regrow(float[] old, int newCap) {

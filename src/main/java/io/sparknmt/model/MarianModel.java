@@ -104,7 +104,7 @@ public final class MarianModel {
                 embedInto(encEmbed, config.vocabSize(), id, encPos, i, x, (b * srcLen + i) * d);
             }
         }
-        MultiHeadAttention.Scratch s = new MultiHeadAttention.Scratch(rows, d, srcLen);
+        MultiHeadAttention.Scratch s = new MultiHeadAttention.Scratch(rows, d);
         float[] tmp = new float[rows * d];
         float[] hidden = new float[rows * config.encoderFfn()];
         for (EncoderLayer layer : encoder) {

@@ -133,25 +133,14 @@ public final class MultiHeadAttention {
         final float[] k;       // [rows, d]
         final float[] v;       // [rows, d]
         final float[] context; // [rows, d]
-        float[] scores;        // [maxKeys], grows with the decoded length
+        final float[] scores;  // [AttentionKernel.BLOCK], whatever the number of keys
 
-        public Scratch(int rows, int d, int maxKeys) {
+        public Scratch(int rows, int d) {
             this.q = new float[rows * d];
             this.k = new float[rows * d];
             this.v = new float[rows * d];
             this.context = new float[rows * d];
-            this.scores = new float[Math.max(1, maxKeys)];
-        }
-
-        public int maxKeys() {
-            return scores.length;
-        }
-
-        /** Makes the score row hold at least {@code n} keys. */
-        void ensureKeys(int n) {
-            if (scores.length < n) {
-                scores = new float[n];
-            }
+            this.scores = new float[AttentionKernel.BLOCK];
         }
     }
 }

@@ -146,21 +146,70 @@ class KernelsTest {
     }
 
     @Test
-    void attentionRowMatchesNaiveSoftmax() {
+    void attentionRowMatchesNaiveSoftmaxAcrossBlocks() {
         Random r = new Random(3);
         int hd = 24;
-        int len = 37;
         int stride = 50;
+        for (Kernels kr : new Kernels[]{fast, scalar}) {
+            for (int len : new int[]{1, 2, 37, AttentionKernel.BLOCK, AttentionKernel.BLOCK + 1, 200, 2000}) {
+                float[] q = rand(r, hd);
+                float[] k = rand(r, len * stride + 2);
+                float[] v = rand(r, len * stride + 2);
+                // a later block with much larger scores: the running output must be rescaled
+                for (int j = len / 2; j < len; j++) {
+                    for (int i = 0; i < hd; i++) {
+                        k[2 + j * stride + i] *= 6f;
+                    }
+                }
+                float[] out = new float[hd + 3];
+                AttentionKernel.attendRow(kr, q, 0, k, v, 2, stride, len, hd, new float[AttentionKernel.BLOCK], out, 3);
+                double[] expect = naiveAttention(q, k, v, 2, stride, len, hd);
+                for (int i = 0; i < hd; i++) {
+                    assertEquals(expect[i], out[3 + i], 2e-5, kr.name() + " len=" + len + " dim " + i);
+                }
+            }
+        }
+    }
+
+    @Test
+    void attentionScratchIsOneBlockWhateverTheLength() {
+        // 2,000 keys through a 64-float score scratch, and no allocation at all once compiled
+        Random r = new Random(4);
+        int hd = 64;
+        int len = 2000;
         float[] q = rand(r, hd);
-        float[] k = rand(r, len * stride);
-        float[] v = rand(r, len * stride);
+        float[] k = rand(r, len * hd);
+        float[] v = rand(r, len * hd);
+        float[] scores = new float[AttentionKernel.BLOCK];
         float[] out = new float[hd];
-        AttentionKernel.attendRow(fast, q, 0, k, v, 2, stride, len, hd, new float[len], out, 0);
+        Runnable run = () -> AttentionKernel.attendRow(fast, q, 0, k, v, 0, hd, len, hd, scores, out, 0);
+        for (int i = 0; i < 3000; i++) {
+            run.run();
+        }
+        com.sun.management.ThreadMXBean mx =
+                (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        long id = Thread.currentThread().getId();
+        long before = mx.getThreadAllocatedBytes(id);
+        for (int i = 0; i < 100; i++) {
+            run.run();
+        }
+        long bytes = mx.getThreadAllocatedBytes(id) - before;
+        System.out.printf("attention, 2000 keys x 100 queries: %d bytes allocated, scratch %d floats%n", bytes,
+                scores.length);
+        assertTrue(bytes < 100 * len, "allocated " + bytes + " bytes for 100 queries (a score row each would be "
+                + 100L * len * 4 + ")");
+        double[] expect = naiveAttention(q, k, v, 0, hd, len, hd);
+        for (int i = 0; i < hd; i++) {
+            assertEquals(expect[i], out[i], 2e-5, "dim " + i);
+        }
+    }
+
+    private static double[] naiveAttention(float[] q, float[] k, float[] v, int off, int stride, int len, int hd) {
         double[] s = new double[len];
         double max = Double.NEGATIVE_INFINITY;
         for (int j = 0; j < len; j++) {
             for (int i = 0; i < hd; i++) {
-                s[j] += q[i] * k[2 + j * stride + i];
+                s[j] += (double) q[i] * k[off + j * stride + i];
             }
             max = Math.max(max, s[j]);
         }
@@ -169,13 +218,13 @@ class KernelsTest {
             s[j] = Math.exp(s[j] - max);
             sum += s[j];
         }
+        double[] o = new double[hd];
         for (int i = 0; i < hd; i++) {
-            double o = 0;
             for (int j = 0; j < len; j++) {
-                o += s[j] / sum * v[2 + j * stride + i];
+                o[i] += s[j] / sum * v[off + j * stride + i];
             }
-            assertEquals(o, out[i], 1e-5, "dim " + i);
         }
+        return o;
     }
 
     static float[] rand(Random r, int n) {
