@@ -63,7 +63,13 @@ final class VectorKernels implements Kernels {
         if (w.panel() != NR) {
             throw new IllegalArgumentException("weight packed for panel " + w.panel() + ", this kernel needs " + NR);
         }
-        linearPanels(x, xOff, m, w, bias, y, yOff, 0, (w.n() + NR - 1) / NR);
+        int panels = (w.n() + NR - 1) / NR;
+        KernelThreads group = KernelThreads.group();
+        if (group != null && (long) m * w.n() * w.k() >= KernelThreads.MIN_PARALLEL_MACS && panels > 1) {
+            group.linear(this, x, xOff, m, w, bias, y, yOff, panels);
+        } else {
+            linearPanels(x, xOff, m, w, bias, y, yOff, 0, panels);
+        }
     }
 
     /** Per-thread buffer for packed activation rows (A): reused, grown only for a larger block. */

@@ -101,6 +101,11 @@ public final class JobOptions {
             description = "With --incremental: commit the output and the manifest after every N input files (default: ${DEFAULT-VALUE}).")
     int commitEveryFiles;
 
+    @Option(names = "--kernel-threads", paramLabel = "N", defaultValue = "0",
+            description = "Threads that split one task's linear layers; 0 = spark.task.cpus, the CPUs Spark reserves "
+                    + "per task (default: ${DEFAULT-VALUE}). Several 1-thread tasks usually beat fewer wider ones.")
+    int kernelThreads;
+
     @Option(names = "--task-memory-mb", paramLabel = "MB", defaultValue = "512",
             description = "Memory budget of one task: its Arrow token batches and the decoder state (KV cache) of a batch; "
                     + "larger batches are split (default: ${DEFAULT-VALUE}).")

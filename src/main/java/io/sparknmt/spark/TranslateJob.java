@@ -364,7 +364,8 @@ public final class TranslateJob implements java.util.concurrent.Callable<Integer
         }
         int window = Math.max(opts.maxBatchSentences * 8, 256);
         return new PartitionSettings(beams, opts.nBest, maxOut + 1, maxIn, opts.maxBatchTokens, opts.maxBatchSentences,
-                opts.targetLang, window, (long) opts.taskMemoryMb << 20, opts.outputFormat() == OutputFormat.ARROW);
+                opts.targetLang, window, (long) opts.taskMemoryMb << 20, opts.outputFormat() == OutputFormat.ARROW,
+                opts.kernelThreads);
     }
 
     private SparkConf sparkConf() {

@@ -5,6 +5,7 @@ import io.sparknmt.decode.DecodeOptions;
 import io.sparknmt.decode.ModelBundle;
 import io.sparknmt.decode.Translation;
 import io.sparknmt.decode.Translator;
+import io.sparknmt.kernel.KernelThreads;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -61,8 +62,11 @@ public final class TranslatePartition implements MapPartitionsFunction<Row, Row>
         BufferAllocator allocator = ArrowUtils.rootAllocator().newChildAllocator(name, 0, settings.taskMemoryBytes());
         AtomicBoolean closed = new AtomicBoolean();
         Worker worker = new Worker(translator, settings, allocator);
+        int threads = settings.kernelThreads() > 0 ? settings.kernelThreads() : ctx == null ? 1 : Math.max(1, ctx.cpus());
+        KernelThreads kernelThreads = KernelThreads.open(threads);
         Runnable close = () -> {
             if (closed.compareAndSet(false, true)) {
+                kernelThreads.close();
                 allocator.close(); // throws if a buffer leaked: a bug, and the task says so
                 if (taskStats != null) {
                     String executor = org.apache.spark.SparkEnv.get() == null ? "driver" : org.apache.spark.SparkEnv.get().executorId();

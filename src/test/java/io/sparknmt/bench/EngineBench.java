@@ -5,6 +5,7 @@ import io.sparknmt.decode.DecodeOptions;
 import io.sparknmt.decode.GreedySearch;
 import io.sparknmt.decode.Hypothesis;
 import io.sparknmt.kernel.KernelProvider;
+import io.sparknmt.kernel.KernelThreads;
 import io.sparknmt.kernel.Kernels;
 import io.sparknmt.model.EncoderOutput;
 import io.sparknmt.model.GenerationConfig;
@@ -30,14 +31,17 @@ import java.util.concurrent.Future;
  * forced EOS, {@code maxLength = newTokens + 1}), so every hypothesis has exactly
  * {@code newTokens} target tokens, as in bench/torch_marian.py.
  *
- * <p>Threads: the engine has no intra-op threading, so "T threads" runs T translators over the
- * same (shared, immutable) model, each on its slice of the batch, in T Java threads: what Spark
- * does with T task slots per executor. The time is the wall time until every slice is done.
+ * <p>Threads: with {@code --threading intra}, "T threads" is one translator whose linear
+ * layers are split across T threads ({@link KernelThreads}): what a Spark task with
+ * {@code spark.task.cpus = T} does, and what {@code torch.set_num_threads(T)} does on the PyTorch
+ * side. By default ({@code --threading slices}) it runs T translators over the same (shared, immutable)
+ * model, each on its slice of the batch: what Spark does with T task slots per executor. The time
+ * is the wall time until every slice is done.
  *
  * <pre>
  * EngineBench --model DIR --name NAME --ids FILE --plan 1:16:greedy,1:16:beam4,2:16:greedy
  *             [--reps 3] [--warmup 1] [--warmup-max-rows 64] [--new-tokens 30] [--out results.tsv]
- *             [--dump DIR]
+ *             [--dump DIR] [--threading intra|slices]
  * </pre>
  * A plan item is THREADS:BATCH:MODE with MODE {@code greedy} or {@code beamK}; items run in the
  * given order. Each item gets {@code --warmup} untimed runs when it has at most
@@ -63,6 +67,7 @@ public final class EngineBench {
         String out = null;
         String dump = null;
         int warmupMaxRows = 64;
+        boolean slices = true;
         List<Config> configs = new ArrayList<>();
         int reps = 3;
         int warmup = 1;
@@ -82,6 +87,11 @@ public final class EngineBench {
                     }
                 }
                 case "--warmup-max-rows" -> warmupMaxRows = Integer.parseInt(v);
+                case "--threading" -> slices = switch (v) {
+                    case "intra" -> false;
+                    case "slices" -> true;
+                    default -> throw new IllegalArgumentException("--threading intra|slices, got " + v);
+                };
                 case "--reps" -> reps = Integer.parseInt(v);
                 case "--warmup" -> warmup = Integer.parseInt(v);
                 case "--new-tokens" -> newTokens = Integer.parseInt(v);
@@ -116,7 +126,7 @@ public final class EngineBench {
             t.setDaemon(true);
             return t;
         });
-        Bench bench = new Bench(m, gen, newTokens, pool);
+        Bench bench = new Bench(m, gen, newTokens, pool, slices);
 
         // global warm-up: JIT (C2) for every hot path, greedy and beam, both row-tile shapes
         int[][] w = Arrays.copyOf(ids, Math.min(8, ids.length));
@@ -184,8 +194,10 @@ public final class EngineBench {
         private final GenerationConfig gen;
         private final int newTokens;
         private final ExecutorService pool;
+        private final boolean slices;
 
-        Bench(MarianModel model, GenerationConfig gen, int newTokens, ExecutorService pool) {
+        Bench(MarianModel model, GenerationConfig gen, int newTokens, ExecutorService pool, boolean slices) {
+            this.slices = slices;
             this.model = model;
             this.gen = gen;
             this.newTokens = newTokens;
@@ -197,6 +209,11 @@ public final class EngineBench {
             int parts = Math.min(threads, batch.length);
             if (parts == 1) {
                 return runSlice(batch, beams);
+            }
+            if (!slices) {
+                try (KernelThreads group = KernelThreads.open(threads)) {
+                    return runSlice(batch, beams);
+                }
             }
             List<Future<int[][]>> futures = new ArrayList<>();
             int start = 0;

@@ -122,6 +122,46 @@ class KernelsTest {
     }
 
     @Test
+    void kernelThreadsGiveTheSameBitsAndStopWhenClosed() throws InterruptedException {
+        Random r = new Random(21);
+        int[][] shapes = {{1, 512, 512}, {7, 300, 1000}, {32, 512, 2048}, {33, 2048, 77}};
+        for (int[] sh : shapes) {
+            int m = sh[0];
+            int k = sh[1];
+            int n = sh[2];
+            float[] x = rand(r, m * k);
+            float[] b = rand(r, n);
+            PackedWeight pw = fast.pack(rand(r, n * k), n, k);
+            float[] one = new float[m * n];
+            fast.linear(x, 0, m, pw, b, one, 0);
+            float[] three = new float[m * n];
+            try (KernelThreads group = KernelThreads.open(3)) {
+                assertEquals(3, KernelThreads.current());
+                for (int rep = 0; rep < 20; rep++) {
+                    java.util.Arrays.fill(three, Float.NaN);
+                    fast.linear(x, 0, m, pw, b, three, 0);
+                    for (int i = 0; i < one.length; i++) {
+                        assertEquals(Float.floatToIntBits(one[i]), Float.floatToIntBits(three[i]),
+                                m + "x" + k + "x" + n + " at " + i);
+                    }
+                }
+            }
+            assertEquals(1, KernelThreads.current());
+        }
+        // closed groups leave no helper thread behind
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        while (helperThreads() > 0 && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertEquals(0, helperThreads(), "kernel helper threads still alive after close");
+    }
+
+    private static long helperThreads() {
+        return Thread.getAllStackTraces().keySet().stream()
+                .filter(t -> t.getName().contains("-kernel-") && t.isAlive()).count();
+    }
+
+    @Test
     void dotAxpyScaleMatchScalar() {
         Random r = new Random(1);
         for (int len : new int[]{0, 1, 7, 8, 15, 16, 17, 64, 100, 1001}) {

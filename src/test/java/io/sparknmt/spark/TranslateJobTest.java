@@ -90,7 +90,8 @@ class TranslateJobTest {
     void textToJsonlGreedyEqualsTheEngine() throws IOException {
         Path out = tmp.resolve("out");
         int rc = TranslateJob.run("--model", MODEL.toString(), "--input", CORPUS.toString(), "--input-format", "text",
-                "--output", out.toString(), "--output-format", "jsonl", "--beam-size", "1", "--num-partitions", "3");
+                "--output", out.toString(), "--output-format", "jsonl", "--beam-size", "1", "--num-partitions", "3",
+                "--kernel-threads", "2");
         assertEquals(0, rc);
         List<String> lines = Files.readAllLines(CORPUS, StandardCharsets.UTF_8);
         Map<Long, JsonNode> got = byId(readJsonl(out));
