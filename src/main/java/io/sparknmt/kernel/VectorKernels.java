@@ -1,7 +1,6 @@
 package io.sparknmt.kernel;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -72,8 +71,11 @@ final class VectorKernels implements Kernels {
         }
     }
 
-    /** Per-thread buffer for packed activation rows (A): reused, grown only for a larger block. */
-    private static final ThreadLocal<float[][]> A_PACK = ThreadLocal.withInitial(() -> new float[1][0]);
+    /**
+     * Per-thread buffers: [0] packed activation rows (A), reused and grown only for a larger
+     * block; [1] one panel row for the last, partial panel.
+     */
+    private static final ThreadLocal<float[][]> A_PACK = ThreadLocal.withInitial(() -> new float[][] {new float[0], new float[NR]});
 
     /** Floats of one packed A block (256 KiB: half an L2 of current x86 cores). */
     static final int A_BLOCK_FLOATS = 64 * 1024;
@@ -108,7 +110,7 @@ final class VectorKernels implements Kernels {
                 int bBase = p * k * NR;
                 if (cols < NR) {
                     for (int i = t0 * MR; i < t1 * MR; i++) {
-                        row1(x, xOff + i * k, b, bBase, k, bias, y, yOff + i * n + col0, col0, cols);
+                        row1(x, xOff + i * k, b, bBase, k, bias, y, yOff + i * n + col0, col0, cols, holder[1]);
                     }
                     continue;
                 }
@@ -126,7 +128,8 @@ final class VectorKernels implements Kernels {
         for (int i = tiles * MR; i < m; i++) {
             for (int p = p0; p < p1; p++) {
                 int col0 = p * NR;
-                row1(x, xOff + i * k, b, p * k * NR, k, bias, y, yOff + i * n + col0, col0, Math.min(NR, n - col0));
+                row1(x, xOff + i * k, b, p * k * NR, k, bias, y, yOff + i * n + col0, col0, Math.min(NR, n - col0),
+                        holder[1]);
             }
         }
     }
@@ -207,9 +210,9 @@ final class VectorKernels implements Kernels {
      * load and the stores are masked).
      */
     private static void row1(float[] x, int a, float[] b, int bBase, int k, float[] bias, float[] y, int c,
-                             int col0, int cols) {
+                             int col0, int cols, float[] tmp) {
         if (cols < NR) {
-            row1Partial(x, a, b, bBase, k, bias, y, c, col0, cols);
+            row1Partial(x, a, b, bBase, k, bias, y, c, col0, cols, tmp);
             return;
         }
         FloatVector c0 = bias == null ? FloatVector.zero(S) : FloatVector.fromArray(S, bias, col0);
@@ -224,20 +227,27 @@ final class VectorKernels implements Kernels {
         c1.intoArray(y, c + L);
     }
 
+    /**
+     * The partial panel goes through {@code tmp} (NR floats): masked loads and stores are not
+     * intrinsified for AVX2 on Java 17, and their boxed vectors would allocate on every call.
+     */
     private static void row1Partial(float[] x, int a, float[] b, int bBase, int k, float[] bias, float[] y, int c,
-                                    int col0, int cols) {
-        VectorMask<Float> m0 = S.indexInRange(0, cols);
-        VectorMask<Float> m1 = S.indexInRange(L, cols);
-        FloatVector c0 = bias == null ? FloatVector.zero(S) : FloatVector.fromArray(S, bias, col0, m0);
-        FloatVector c1 = bias == null ? FloatVector.zero(S) : FloatVector.fromArray(S, bias, col0 + L, m1);
+                                    int col0, int cols, float[] tmp) {
+        java.util.Arrays.fill(tmp, 0, NR, 0f);
+        if (bias != null) {
+            System.arraycopy(bias, col0, tmp, 0, cols);
+        }
+        FloatVector c0 = FloatVector.fromArray(S, tmp, 0);
+        FloatVector c1 = FloatVector.fromArray(S, tmp, L);
         int bo = bBase;
         for (int kk = 0; kk < k; kk++, bo += NR) {
             FloatVector v = FloatVector.broadcast(S, x[a + kk]);
             c0 = v.fma(FloatVector.fromArray(S, b, bo), c0);
             c1 = v.fma(FloatVector.fromArray(S, b, bo + L), c1);
         }
-        c0.intoArray(y, c, m0);
-        c1.intoArray(y, c + L, m1);
+        c0.intoArray(tmp, 0);
+        c1.intoArray(tmp, L);
+        System.arraycopy(tmp, 0, y, c, cols);
     }
 
     @Override

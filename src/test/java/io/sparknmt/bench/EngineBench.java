@@ -68,6 +68,7 @@ public final class EngineBench {
         String dump = null;
         int warmupMaxRows = 64;
         boolean slices = true;
+        boolean allocCheck = false;
         List<Config> configs = new ArrayList<>();
         int reps = 3;
         int warmup = 1;
@@ -87,6 +88,10 @@ public final class EngineBench {
                     }
                 }
                 case "--warmup-max-rows" -> warmupMaxRows = Integer.parseInt(v);
+                case "--alloc-check" -> {
+                    allocCheck = true;
+                    i--;
+                }
                 case "--threading" -> slices = switch (v) {
                     case "intra" -> false;
                     case "slices" -> true;
@@ -183,6 +188,11 @@ public final class EngineBench {
             }
         }
         pool.shutdown();
+        if (allocCheck) {
+            for (int beams : new int[] {1, 4}) {
+                System.out.println(allocationPerStep(m, cfg, ids, Math.min(8, ids.length), beams));
+            }
+        }
         if (out != null) {
             Files.write(Path.of(out), lines, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
         }
@@ -251,6 +261,51 @@ public final class EngineBench {
             }
             return out;
         }
+    }
+
+    /**
+     * Bytes allocated per decoding step in steady state, measured with the thread's allocation
+     * counter: the same batch decoded for 49 and for 79 steps (EOS suppressed). Sources are cut to
+     * 5 tokens so the KV cache starts at 20 positions and grows 20 -> 40 -> 80 in both runs; the
+     * difference is what the 30 extra steps allocate (plus the 30 extra int slots per row of the
+     * output buffers, which are sized by the max length). A line:
+     * {@code alloc <mode> <batch> <bytes per step> <bytes of one step's logits>}.
+     */
+    static String allocationPerStep(MarianModel m, MarianConfig cfg, int[][] ids, int batch, int beams) {
+        int[][] src = new int[batch][];
+        for (int b = 0; b < batch; b++) {
+            src[b] = Arrays.copyOf(ids[b], 5);
+            src[b][4] = cfg.eosId();
+        }
+        com.sun.management.ThreadMXBean mx =
+                (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        long id = Thread.currentThread().getId();
+        long[] bytes = new long[2];
+        int[] steps = {49, 79};
+        for (int which = 0; which < 2; which++) {
+            int n = steps[which];
+            GenerationConfig g = new GenerationConfig(1, n + 1, 1.0, new int[] {cfg.padId(), cfg.eosId()}, -1);
+            DecodeOptions opt = new DecodeOptions(beams, n + 1, 1.0, 1);
+            long best = Long.MAX_VALUE;
+            for (int rep = 0; rep < 5; rep++) {   // the first runs warm the JIT up (interpreted vectors box)
+                long before = mx.getThreadAllocatedBytes(id);
+                EncoderOutput enc = m.encode(src);
+                if (beams == 1) {
+                    GreedySearch.run(m, g, enc, opt);
+                } else {
+                    BeamSearch.run(m, g, enc, opt);
+                }
+                best = Math.min(best, mx.getThreadAllocatedBytes(id) - before);
+            }
+            bytes[which] = best;
+        }
+        double perStep = (bytes[1] - bytes[0]) / (double) (steps[1] - steps[0]);
+        long logits = (long) batch * beams * cfg.decoderVocabSize() * 4;
+        System.err.printf(Locale.ROOT, "spark-nmt bench: %s batch %d allocates %.0f bytes per decoding step "
+                        + "(49 steps: %d bytes in all, 79 steps: %d); one step's logits are %d bytes%n",
+                beams == 1 ? "greedy" : "beam" + beams, batch, perStep, bytes[0], bytes[1], logits);
+        return String.format(Locale.ROOT, "alloc\t%s\t%d\t%.0f\t%d", beams == 1 ? "greedy" : "beam" + beams, batch,
+                perStep, logits);
     }
 
     static int[][] readIds(Path file, int n) throws IOException {
