@@ -327,24 +327,17 @@ final class VectorKernels implements Kernels {
         return 0; // all NaN: torch would return a NaN's index; no finite maximum exists
     }
 
-    /** Lanes summed in float before each move to double: 32 terms per lane. */
-    private static final int EXP_CHUNK = 32;
-
+    /*
+     * The exponentials below use Math.exp, not the Vector API's lanewise EXP: that one is SVML in
+     * C2-compiled code and a different routine before compilation, so its last bits depend on the
+     * JIT state, and a cluster run then scored a sentence differently from a local run (1e-8).
+     * Math.exp gives the same bits in every tier.
+     */
     @Override
     public double sumExp(float[] x, int off, int len, float shift) {
         double sum = 0;
-        int i = 0;
-        int bound = S.loopBound(len);
-        while (i < bound) {
-            int end = Math.min(bound, i + EXP_CHUNK * L);
-            FloatVector acc = FloatVector.zero(S);
-            for (; i < end; i += L) {
-                acc = acc.add(FloatVector.fromArray(S, x, off + i).sub(shift).lanewise(VectorOperators.EXP));
-            }
-            sum += acc.reduceLanes(VectorOperators.ADD);
-        }
-        for (; i < len; i++) {
-            sum += (float) Math.exp(x[off + i] - shift);
+        for (int i = off; i < off + len; i++) {
+            sum += (float) Math.exp(x[i] - shift);
         }
         return sum;
     }
@@ -363,15 +356,9 @@ final class VectorKernels implements Kernels {
 
     @Override
     public void swish(float[] x, int off, int len) {
-        int i = 0;
-        int bound = S.loopBound(len);
-        for (; i < bound; i += L) {
-            FloatVector v = FloatVector.fromArray(S, x, off + i);
-            v.div(v.neg().lanewise(VectorOperators.EXP).add(1f)).intoArray(x, off + i);
-        }
-        for (; i < len; i++) {
-            float v = x[off + i];
-            x[off + i] = v / (1f + (float) Math.exp(-v));
+        for (int i = off; i < off + len; i++) {
+            float v = x[i];
+            x[i] = v / (1f + (float) Math.exp(-v));
         }
     }
 
@@ -394,18 +381,10 @@ final class VectorKernels implements Kernels {
 
     @Override
     public float expInPlace(float[] x, int off, int len, float shift) {
-        FloatVector acc = FloatVector.zero(S);
-        int i = 0;
-        int bound = S.loopBound(len);
-        for (; i < bound; i += L) {
-            FloatVector e = FloatVector.fromArray(S, x, off + i).sub(shift).lanewise(VectorOperators.EXP);
-            e.intoArray(x, off + i);
-            acc = acc.add(e);
-        }
-        float sum = acc.reduceLanes(VectorOperators.ADD);
-        for (; i < len; i++) {
-            float e = (float) Math.exp(x[off + i] - shift);
-            x[off + i] = e;
+        float sum = 0f;
+        for (int i = off; i < off + len; i++) {
+            float e = (float) Math.exp(x[i] - shift);
+            x[i] = e;
             sum += e;
         }
         return sum;
