@@ -41,7 +41,7 @@ public interface Kernels {
 
     /**
      * {@code sum(exp(x[i] - shift))} over {@code x[off, off + len)}: each term in float, summed in
-     * double (per short chunk of float lanes), so the error stays far below float's.
+     * double, so the error stays far below float's.
      */
     double sumExp(float[] x, int off, int len, float shift);
 
