@@ -331,15 +331,13 @@ final class VectorKernels implements Kernels {
      * The exponentials below use Math.exp, not the Vector API's lanewise EXP: that one is SVML in
      * C2-compiled code and a different routine before compilation, so its last bits depend on the
      * JIT state, and a cluster run then scored a sentence differently from a local run (1e-8).
-     * Math.exp gives the same bits in every tier.
+     * Math.exp gives the same bits in every tier: these are the scalar twin's loops.
      */
+    private static final ScalarKernels SCALAR = new ScalarKernels();
+
     @Override
     public double sumExp(float[] x, int off, int len, float shift) {
-        double sum = 0;
-        for (int i = off; i < off + len; i++) {
-            sum += (float) Math.exp(x[i] - shift);
-        }
-        return sum;
+        return SCALAR.sumExp(x, off, len, shift);
     }
 
     @Override
@@ -356,10 +354,7 @@ final class VectorKernels implements Kernels {
 
     @Override
     public void swish(float[] x, int off, int len) {
-        for (int i = off; i < off + len; i++) {
-            float v = x[i];
-            x[i] = v / (1f + (float) Math.exp(-v));
-        }
+        SCALAR.swish(x, off, len);
     }
 
     @Override
@@ -381,12 +376,6 @@ final class VectorKernels implements Kernels {
 
     @Override
     public float expInPlace(float[] x, int off, int len, float shift) {
-        float sum = 0f;
-        for (int i = off; i < off + len; i++) {
-            float e = (float) Math.exp(x[i] - shift);
-            x[i] = e;
-            sum += e;
-        }
-        return sum;
+        return SCALAR.expInPlace(x, off, len, shift);
     }
 }
