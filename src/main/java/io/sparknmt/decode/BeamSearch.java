@@ -6,6 +6,7 @@ import io.sparknmt.model.EncoderOutput;
 import io.sparknmt.model.GenerationConfig;
 import io.sparknmt.model.MarianConfig;
 import io.sparknmt.model.MarianModel;
+import io.sparknmt.model.Workspace;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -33,6 +34,14 @@ public final class BeamSearch {
     /** @return per sentence, its hypotheses best first (at most {@code opt.nBest()}) */
     public static List<List<Hypothesis>> run(MarianModel model, GenerationConfig gen, EncoderOutput enc,
                                              DecodeOptions opt) {
+        try (Workspace ws = new Workspace()) {
+            return run(model, gen, enc, opt, ws);
+        }
+    }
+
+    /** Decodes in {@code ws}'s decoder state (reused across batches). */
+    public static List<List<Hypothesis>> run(MarianModel model, GenerationConfig gen, EncoderOutput enc,
+                                             DecodeOptions opt, Workspace ws) {
         MarianConfig cfg = model.config();
         int k = opt.beamSize();
         int batch = enc.batch();
@@ -42,7 +51,7 @@ public final class BeamSearch {
         int maxLen = Math.min(opt.maxLength(), cfg.maxPositions());
         double lp = opt.lengthPenalty();
         LogitsProcessor proc = new LogitsProcessor(gen, cfg, maxLen);
-        DecoderState st = model.newDecoderState(enc, batch * k, Math.min(maxLen, 2 * enc.srcLen() + 10));
+        DecoderState st = model.newDecoderState(enc, batch * k, Math.min(maxLen, 2 * enc.srcLen() + 10), ws);
 
         int rowsCap = batch * k;
         int[] rowSentence = new int[rowsCap];

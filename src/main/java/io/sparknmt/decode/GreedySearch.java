@@ -6,6 +6,7 @@ import io.sparknmt.model.EncoderOutput;
 import io.sparknmt.model.GenerationConfig;
 import io.sparknmt.model.MarianConfig;
 import io.sparknmt.model.MarianModel;
+import io.sparknmt.model.Workspace;
 
 /**
  * Greedy decoding as transformers does it: from {@code decoder_start_token_id}, the argmax of the
@@ -19,13 +20,21 @@ public final class GreedySearch {
     }
 
     public static Hypothesis[] run(MarianModel model, GenerationConfig gen, EncoderOutput enc, DecodeOptions opt) {
+        try (Workspace ws = new Workspace()) {
+            return run(model, gen, enc, opt, ws);
+        }
+    }
+
+    /** Decodes in {@code ws}'s decoder state (reused across batches). */
+    public static Hypothesis[] run(MarianModel model, GenerationConfig gen, EncoderOutput enc, DecodeOptions opt,
+                                   Workspace ws) {
         MarianConfig cfg = model.config();
         int batch = enc.batch();
         int vocab = cfg.decoderVocabSize();
         Kernels kernels = model.kernels();
         int maxLen = Math.min(opt.maxLength(), cfg.maxPositions());
         LogitsProcessor proc = new LogitsProcessor(gen, cfg, maxLen);
-        DecoderState st = model.newDecoderState(enc, batch, Math.min(maxLen, 2 * enc.srcLen() + 10));
+        DecoderState st = model.newDecoderState(enc, batch, Math.min(maxLen, 2 * enc.srcLen() + 10), ws);
         int[] sentences = new int[batch];
         for (int b = 0; b < batch; b++) {
             sentences[b] = b;

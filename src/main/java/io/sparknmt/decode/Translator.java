@@ -4,6 +4,7 @@ import io.sparknmt.kernel.KernelProvider;
 import io.sparknmt.model.EncoderOutput;
 import io.sparknmt.model.GenerationConfig;
 import io.sparknmt.model.MarianModel;
+import io.sparknmt.model.Workspace;
 import io.sparknmt.tokenizer.MarianTokenizer;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -12,8 +13,8 @@ import java.util.Comparator;
 import java.util.List;
 
 /**
- * Tokenize, encode, search, detokenize. Immutable and thread-safe: every call has its own
- * decoder state. Close it to free the native SentencePiece processors.
+ * Tokenize, encode, search, detokenize. Immutable and thread-safe: every call works in its own
+ * {@link Workspace}, passed by the caller or made for the call. Close it to free the native SentencePiece processors.
  */
 public final class Translator implements AutoCloseable {
     private final MarianModel model;
@@ -56,15 +57,25 @@ public final class Translator implements AutoCloseable {
 
     /** Translates one batch of source id sequences (each ending with {@code </s>}). */
     public List<Translation> translateIds(int[][] srcIds, DecodeOptions opt) {
-        EncoderOutput enc = model.encode(srcIds);
+        try (Workspace ws = new Workspace()) {
+            return translateIds(srcIds, opt, ws);
+        }
+    }
+
+    /**
+     * Translates one batch in {@code ws}, the caller's working memory: a thread that translates
+     * batch after batch passes the same workspace and allocates its buffers once.
+     */
+    public List<Translation> translateIds(int[][] srcIds, DecodeOptions opt, Workspace ws) {
+        EncoderOutput enc = model.encode(srcIds, ws);
         List<Translation> out = new ArrayList<>(srcIds.length);
         if (opt.beamSize() == 1) {
-            for (Hypothesis h : GreedySearch.run(model, generation, enc, opt)) {
+            for (Hypothesis h : GreedySearch.run(model, generation, enc, opt, ws)) {
                 String text = tokenizer.decode(h.tokens());
                 out.add(new Translation(text, h, List.of(new Translation.Scored(text, h))));
             }
         } else {
-            for (List<Hypothesis> hs : BeamSearch.run(model, generation, enc, opt)) {
+            for (List<Hypothesis> hs : BeamSearch.run(model, generation, enc, opt, ws)) {
                 List<Translation.Scored> scored = hs.stream()
                         .map(h -> new Translation.Scored(tokenizer.decode(h.tokens()), h)).toList();
                 out.add(new Translation(scored.get(0).text(), hs.get(0), scored));
@@ -95,17 +106,19 @@ public final class Translator implements AutoCloseable {
         }
         Arrays.sort(order, Comparator.comparingInt(i -> ids[i].length));
         Translation[] result = new Translation[n];
-        for (int start = 0; start < n; ) {
-            int end = Batches.end(i -> ids[order[i]].length, start, n, maxBatchSentences, maxBatchTokens);
-            int[][] batch = new int[end - start][];
-            for (int i = start; i < end; i++) {
-                batch[i - start] = ids[order[i]];
+        try (Workspace ws = new Workspace()) {
+            for (int start = 0; start < n; ) {
+                int end = Batches.end(i -> ids[order[i]].length, start, n, maxBatchSentences, maxBatchTokens);
+                int[][] batch = new int[end - start][];
+                for (int i = start; i < end; i++) {
+                    batch[i - start] = ids[order[i]];
+                }
+                List<Translation> got = translateIds(batch, opt, ws);
+                for (int i = start; i < end; i++) {
+                    result[order[i]] = got.get(i - start);
+                }
+                start = end;
             }
-            List<Translation> got = translateIds(batch, opt);
-            for (int i = start; i < end; i++) {
-                result[order[i]] = got.get(i - start);
-            }
-            start = end;
         }
         return Arrays.asList(result);
     }

@@ -1,57 +1,123 @@
 package io.sparknmt.model;
 
+import io.sparknmt.kernel.OffHeapFloats;
+import java.nio.FloatBuffer;
+import java.util.Arrays;
+
 /**
- * Everything that changes while decoding one batch: the self-attention KV cache, the
- * cross-attention keys/values (computed once per sentence), the mapping from hypothesis rows to
- * sentences, and the step's scratch. Allocated once per batch shape and mutated in place; search
- * strategies only reorder it ({@link #reorderRows}).
+ * Everything that changes while decoding a batch: the self-attention KV cache, the
+ * cross-attention keys/values (computed once per batch), the mapping from hypothesis rows to
+ * sentences, and the step's activations. Owned by a {@link Workspace}: allocated for the first
+ * batch, grown when a larger batch shape comes, reused for every later batch, and freed when the
+ * workspace is closed. Search strategies only reorder it ({@link #reorderRows}).
+ *
+ * <p>The caches are off-heap ({@link OffHeapFloats}), head-major so that one head's keys are
+ * contiguous: self-attention {@code [row][head][time][headDim]} per layer, cross-attention
+ * {@code [sentence][head][srcLen][headDim]} per layer. The step's activation rows ({@code x},
+ * logits, FFN hidden) are heap arrays, read and written by the vector kernels.
  *
  * <p>Row layout: hypothesis row {@code r} decodes sentence {@code sentenceOf[r]}; beams of a
  * sentence share its cross-attention keys.
  */
-public final class DecoderState {
+public final class DecoderState implements AutoCloseable {
+    final int layers;
     final int d;
-    final int srcLen;
-    final int[] srcLengths;     // [batch]
-    final float[][] encK;       // per layer [batch, srcLen, d]
-    final float[][] encV;
-    float[][] cacheK;           // per layer [rowCapacity, timeCapacity, d]
-    float[][] cacheV;
-    private float[][] spareK;   // reorder target, same shape: swapped with cacheK
-    private float[][] spareV;
-    int[] sentenceOf;           // [rowCapacity]
-    private int[] spareSentenceOf;
+    final int heads;
+    final int headDim;
+    final int ffn;
+    final int vocab;
+
+    int srcLen;
+    int[] srcLengths = new int[0];     // [batch]
+    final OffHeapFloats[] encK;        // per layer [batch][head][srcLen][headDim]
+    final OffHeapFloats[] encV;
+    final OffHeapFloats[] cacheK;      // per layer [rowCapacity][head][timeCapacity][headDim]
+    final OffHeapFloats[] cacheV;
+    private OffHeapFloats tempRow;     // one row of one layer's cache: the in-place reorder's spare
+    int[] sentenceOf = new int[0];     // [rowCapacity]
+    private int[] spareSentenceOf = new int[0];
     private int rows;
-    private final int rowCapacity;
+    private int rowCapacity;
     private int timeCapacity;
-    private int steps;          // positions written so far
+    private int steps;                 // positions written so far
 
-    // step scratch, [rowCapacity, ...]
+    // the step's activations, [rowCapacity, ...], heap
     final MultiHeadAttention.Scratch scratch;
-    final float[] x;            // [rows, d] the step's hidden state
-    final float[] tmp;          // [rows, d]
-    final float[] hidden;       // [rows, ffn]
-    final float[] logits;       // [rows, V]
+    float[] x = new float[0];          // [rows, d] the step's hidden state
+    float[] tmp = new float[0];        // [rows, d]
+    float[] hidden = new float[0];     // [rows, ffn]
+    float[] logits = new float[0];     // [rows, V]
 
-    DecoderState(int layers, int d, int ffn, int vocab, EncoderOutput enc, int rowCapacity, int initialTime) {
+    // the in-place reorder's plan, reused
+    private int[] pending = new int[0];
+    private boolean[] done = new boolean[0];
+    private int[] stack = new int[0];
+    private int[] opDst = new int[0];
+    private int[] opSrc = new int[0];
+
+    DecoderState(int layers, int d, int heads, int ffn, int vocab, MultiHeadAttention.Scratch scratch) {
+        this.layers = layers;
         this.d = d;
+        this.heads = heads;
+        this.headDim = d / heads;
+        this.ffn = ffn;
+        this.vocab = vocab;
+        this.scratch = scratch;
+        this.encK = new OffHeapFloats[layers];
+        this.encV = new OffHeapFloats[layers];
+        this.cacheK = new OffHeapFloats[layers];
+        this.cacheV = new OffHeapFloats[layers];
+    }
+
+    /** Prepares for a batch of {@code rowCapacity} rows over {@code enc}, growing what is too small. */
+    void reset(EncoderOutput enc, int rowCapacity, int initialTime) {
         this.srcLen = enc.srcLen();
-        this.srcLengths = enc.lengths().clone();
-        this.encK = new float[layers][];
-        this.encV = new float[layers][];
+        int batch = enc.batch();
+        if (srcLengths.length != batch) {
+            srcLengths = new int[batch];
+        }
+        System.arraycopy(enc.lengths(), 0, srcLengths, 0, batch);
         this.rowCapacity = rowCapacity;
         this.timeCapacity = Math.max(1, initialTime);
-        this.cacheK = new float[layers][rowCapacity * timeCapacity * d];
-        this.cacheV = new float[layers][rowCapacity * timeCapacity * d];
-        this.spareK = new float[layers][rowCapacity * timeCapacity * d];
-        this.spareV = new float[layers][rowCapacity * timeCapacity * d];
-        this.sentenceOf = new int[rowCapacity];
-        this.spareSentenceOf = new int[rowCapacity];
-        this.scratch = new MultiHeadAttention.Scratch(rowCapacity, d);
-        this.x = new float[rowCapacity * d];
-        this.tmp = new float[rowCapacity * d];
-        this.hidden = new float[rowCapacity * ffn];
-        this.logits = new float[rowCapacity * vocab];
+        long cache = (long) rowCapacity * timeCapacity * d;
+        long cross = (long) batch * srcLen * d;
+        for (int l = 0; l < layers; l++) {
+            cacheK[l] = grow(cacheK[l], cache, "self-attention keys of decoder layer " + l);
+            cacheV[l] = grow(cacheV[l], cache, "self-attention values of decoder layer " + l);
+            encK[l] = grow(encK[l], cross, "cross-attention keys of decoder layer " + l);
+            encV[l] = grow(encV[l], cross, "cross-attention values of decoder layer " + l);
+        }
+        tempRow = grow(tempRow, (long) timeCapacity * d, "KV cache reorder row");
+        if (sentenceOf.length < rowCapacity) {
+            sentenceOf = new int[rowCapacity];
+            spareSentenceOf = new int[rowCapacity];
+            pending = new int[rowCapacity];
+            done = new boolean[rowCapacity];
+            stack = new int[rowCapacity];
+            opDst = new int[2 * rowCapacity];
+            opSrc = new int[2 * rowCapacity];
+        }
+        scratch.ensure(rowCapacity, d);
+        x = ensure(x, rowCapacity * d);
+        tmp = ensure(tmp, rowCapacity * d);
+        hidden = ensure(hidden, Math.multiplyExact(rowCapacity, ffn));
+        logits = ensure(logits, Math.multiplyExact(rowCapacity, vocab));
+        rows = 0;
+        steps = 0;
+    }
+
+    /** Grows off-heap blocks by at least a quarter, so that slowly growing batch shapes do not reallocate each time. */
+    private static OffHeapFloats grow(OffHeapFloats block, long floats, String what) {
+        if (block != null && block.isOpen() && block.capacity() >= floats) {
+            return block;
+        }
+        long target = block == null ? floats : Math.max(floats, Math.min(OffHeapFloats.MAX_FLOATS,
+                block.capacity() + block.capacity() / 4L));
+        return OffHeapFloats.ensure(block, target, what);
+    }
+
+    static float[] ensure(float[] a, int n) {
+        return a.length >= n ? a : new float[Math.max(n, a.length + a.length / 4)];
     }
 
     public int rows() {
@@ -71,6 +137,27 @@ public final class DecoderState {
         return logits;
     }
 
+    /** Off-heap bytes held by the caches. */
+    public long offHeapBytes() {
+        long floats = tempRow == null ? 0 : tempRow.capacity();
+        for (int l = 0; l < layers; l++) {
+            for (OffHeapFloats b : new OffHeapFloats[]{cacheK[l], cacheV[l], encK[l], encV[l]}) {
+                floats += b == null ? 0 : b.capacity();
+            }
+        }
+        return floats * Float.BYTES;
+    }
+
+    /** Offset of row {@code r}, head {@code h}, position 0 in a layer's self-attention cache. */
+    int cacheOffset(int r, int h) {
+        return (r * heads + h) * timeCapacity * headDim;
+    }
+
+    /** Offset of sentence {@code b}, head {@code h}, position 0 in a layer's cross-attention keys. */
+    int crossOffset(int b, int h) {
+        return (b * heads + h) * srcLen * headDim;
+    }
+
     /** Sets the initial rows: row r decodes sentence {@code sentences[r]}. */
     void initRows(int[] sentences) {
         if (sentences.length > rowCapacity) {
@@ -87,20 +174,24 @@ public final class DecoderState {
             return;
         }
         int newCap = Math.max(t + 1, timeCapacity * 2);
-        for (int l = 0; l < cacheK.length; l++) {
-            cacheK[l] = regrow(cacheK[l], newCap);
-            cacheV[l] = regrow(cacheV[l], newCap);
-            spareK[l] = new float[rowCapacity * newCap * d];
-            spareV[l] = new float[rowCapacity * newCap * d];
+        long floats = (long) rowCapacity * newCap * d;
+        for (int l = 0; l < layers; l++) {
+            cacheK[l] = relayout(cacheK[l], floats, newCap, "self-attention keys of decoder layer " + l);
+            cacheV[l] = relayout(cacheV[l], floats, newCap, "self-attention values of decoder layer " + l);
         }
+        tempRow = OffHeapFloats.ensure(tempRow, (long) newCap * d, "KV cache reorder row");
         timeCapacity = newCap;
     }
 
-    private float[] regrow(float[] old, int newCap) {
-        float[] grown = new float[rowCapacity * newCap * d];
-        for (int r = 0; r < rows; r++) {
-            System.arraycopy(old, r * timeCapacity * d, grown, r * newCap * d, steps * d);
+    private OffHeapFloats relayout(OffHeapFloats old, long floats, int newCap, String what) {
+        OffHeapFloats grown = new OffHeapFloats(floats, what);
+        FloatBuffer src = old.buffer();
+        FloatBuffer dst = grown.buffer();
+        int span = steps * headDim;
+        for (int p = 0; p < rows * heads; p++) {
+            dst.put(p * newCap * headDim, src, p * timeCapacity * headDim, span);
         }
+        old.close();
         return grown;
     }
 
@@ -111,24 +202,24 @@ public final class DecoderState {
     /**
      * Keeps rows {@code source[0..n)} in that order: new row {@code i} takes old row
      * {@code source[i]}'s cache and sentence. Used by beam search (reorder by beam origin) and
-     * to drop finished hypotheses from the active batch ({@code n < rows}).
+     * to drop finished hypotheses from the active batch ({@code n < rows}). The caches are
+     * permuted in place, with one spare row for cycles, in the order that reads every row before
+     * it is overwritten.
      */
     public void reorderRows(int[] source, int n) {
-        int span = steps * d;
-        int stride = timeCapacity * d;
-        for (int l = 0; l < cacheK.length; l++) {
-            float[] k = cacheK[l];
-            float[] v = cacheV[l];
-            float[] nk = spareK[l];
-            float[] nv = spareV[l];
-            for (int i = 0; i < n; i++) {
-                System.arraycopy(k, source[i] * stride, nk, i * stride, span);
-                System.arraycopy(v, source[i] * stride, nv, i * stride, span);
+        if (n > rows) {
+            throw new IllegalArgumentException(n + " rows requested, " + rows + " active");
+        }
+        for (int i = 0; i < n; i++) {
+            if (source[i] < 0 || source[i] >= rows) {
+                throw new IllegalArgumentException("row " + i + " takes row " + source[i] + " of " + rows);
             }
-            spareK[l] = k;
-            spareV[l] = v;
-            cacheK[l] = nk;
-            cacheV[l] = nv;
+        }
+        int ops = planReorder(source, n);
+        int span = steps * headDim;
+        for (int l = 0; l < layers; l++) {
+            applyReorder(cacheK[l].buffer(), ops, span);
+            applyReorder(cacheV[l].buffer(), ops, span);
         }
         int[] newSent = spareSentenceOf;
         for (int i = 0; i < n; i++) {
@@ -137,5 +228,91 @@ public final class DecoderState {
         spareSentenceOf = sentenceOf;
         sentenceOf = newSent;
         rows = n;
+    }
+
+    /**
+     * Orders the row copies {@code i <- source[i]} so that no row is overwritten before all its
+     * readers have read it: rows nobody reads first, then up the trees of readers, and each
+     * remaining cycle broken by saving one row to the spare row ({@code -1} in the plan).
+     */
+    private int planReorder(int[] source, int n) {
+        Arrays.fill(pending, 0, rows, 0);
+        Arrays.fill(done, 0, rows, false);
+        for (int i = 0; i < n; i++) {
+            if (source[i] != i) {
+                pending[source[i]]++;
+            } else {
+                done[i] = true; // stays where it is
+            }
+        }
+        for (int i = n; i < rows; i++) {
+            done[i] = true; // dropped: never written
+        }
+        int ops = 0;
+        int top = 0;
+        for (int i = 0; i < n; i++) {
+            if (!done[i] && pending[i] == 0) {
+                stack[top++] = i;
+            }
+        }
+        int saved = -1; // the row whose old content is in the spare row
+        for (int c = 0; ; c++) {
+            while (top > 0) {
+                int i = stack[--top];
+                int src = source[i];
+                opDst[ops] = i;
+                opSrc[ops++] = src == saved && done[src] ? -1 : src;
+                done[i] = true;
+                if (--pending[src] == 0 && !done[src]) {
+                    stack[top++] = src;
+                }
+            }
+            while (c < n && done[c]) {
+                c++;
+            }
+            if (c >= n) {
+                return ops;
+            }
+            // c is on a cycle: its only unread reader is its predecessor on the cycle
+            opDst[ops] = -1;
+            opSrc[ops++] = c;
+            saved = c;
+            pending[c] = 0;
+            stack[top++] = c;
+            c--;
+        }
+    }
+
+    private void applyReorder(FloatBuffer cache, int ops, int span) {
+        FloatBuffer spare = tempRow.buffer();
+        for (int o = 0; o < ops; o++) {
+            int dst = opDst[o];
+            int src = opSrc[o];
+            for (int h = 0; h < heads; h++) {
+                int hOff = h * timeCapacity * headDim;
+                if (dst < 0) {
+                    spare.put(hOff, cache, cacheOffset(src, h), span);
+                } else if (src < 0) {
+                    cache.put(cacheOffset(dst, h), spare, hOff, span);
+                } else {
+                    cache.put(cacheOffset(dst, h), cache, cacheOffset(src, h), span);
+                }
+            }
+        }
+    }
+
+    /** Frees the off-heap caches; the state cannot be used after. */
+    @Override
+    public void close() {
+        for (int l = 0; l < layers; l++) {
+            for (OffHeapFloats b : new OffHeapFloats[]{cacheK[l], cacheV[l], encK[l], encV[l]}) {
+                if (b != null) {
+                    b.close();
+                }
+            }
+        }
+        if (tempRow != null) {
+            tempRow.close();
+        }
     }
 }

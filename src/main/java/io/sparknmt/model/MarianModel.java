@@ -6,8 +6,8 @@ import io.sparknmt.kernel.Kernels;
 
 /**
  * The Marian encoder-decoder, built once from {@link MarianWeights} with weights packed for the
- * active {@link Kernels}. Immutable and thread-safe: all mutable state lives in
- * {@link DecoderState} and per-call buffers.
+ * active {@link Kernels}. Immutable and thread-safe: all mutable state lives in a
+ * {@link Workspace} (activations, scratch) and its {@link DecoderState} (KV caches).
  */
 public final class MarianModel {
     private final MarianConfig config;
@@ -78,9 +78,17 @@ public final class MarianModel {
 
     /**
      * Runs the encoder over a batch of id sequences (each already ending with {@code </s>}),
-     * right-padded to the longest.
+     * right-padded to the longest, in a workspace of its own (freed by the garbage collector).
      */
     public EncoderOutput encode(int[][] ids) {
+        return encode(ids, new Workspace());
+    }
+
+    /**
+     * Runs the encoder in {@code ws}; the output lives in the workspace until its next encode.
+     */
+    public EncoderOutput encode(int[][] ids, Workspace ws) {
+        ws.check(config);
         int batch = ids.length;
         int srcLen = 1;
         int[] lengths = new int[batch];
@@ -97,18 +105,19 @@ public final class MarianModel {
         }
         int d = config.dModel();
         int rows = batch * srcLen;
-        float[] x = new float[rows * d]; // [batch, srcLen, d]
+        ws.encX = DecoderState.ensure(ws.encX, Math.multiplyExact(rows, d));
+        ws.encTmp = DecoderState.ensure(ws.encTmp, rows * d);
+        ws.encHidden = DecoderState.ensure(ws.encHidden, Math.multiplyExact(rows, config.encoderFfn()));
+        ws.scratch.ensure(rows, d);
+        float[] x = ws.encX; // [batch, srcLen, d]
         for (int b = 0; b < batch; b++) {
             for (int i = 0; i < srcLen; i++) {
                 int id = i < lengths[b] ? ids[b][i] : config.padId();
                 embedInto(encEmbed, config.vocabSize(), id, encPos, i, x, (b * srcLen + i) * d);
             }
         }
-        MultiHeadAttention.Scratch s = new MultiHeadAttention.Scratch(rows, d);
-        float[] tmp = new float[rows * d];
-        float[] hidden = new float[rows * config.encoderFfn()];
         for (EncoderLayer layer : encoder) {
-            layer.forwardInPlace(x, batch, srcLen, lengths, s, tmp, hidden);
+            layer.forwardInPlace(x, batch, srcLen, lengths, ws.scratch, ws.encTmp, ws.encHidden);
         }
         return new EncoderOutput(x, batch, srcLen, lengths);
     }
@@ -126,18 +135,24 @@ public final class MarianModel {
     }
 
     /**
-     * A decoder state for {@code rowCapacity} hypothesis rows over this encoder output, with the
-     * cross-attention keys/values of every layer computed now, once.
+     * A decoder state for {@code rowCapacity} hypothesis rows over this encoder output, in a
+     * workspace of its own (its off-heap caches are freed when the garbage collector collects it).
      */
     public DecoderState newDecoderState(EncoderOutput enc, int rowCapacity, int expectedSteps) {
-        int d = config.dModel();
-        DecoderState st = new DecoderState(decoder.length, d, config.decoderFfn(), config.decoderVocabSize(), enc,
-                rowCapacity, expectedSteps);
-        int rows = enc.batch() * enc.srcLen();
+        return newDecoderState(enc, rowCapacity, expectedSteps, new Workspace());
+    }
+
+    /**
+     * The decoder state of {@code ws}, prepared for {@code rowCapacity} hypothesis rows over this
+     * encoder output, with the cross-attention keys/values of every layer computed now, once.
+     */
+    public DecoderState newDecoderState(EncoderOutput enc, int rowCapacity, int expectedSteps, Workspace ws) {
+        DecoderState st = ws.decoderState(config);
+        st.reset(enc, rowCapacity, expectedSteps);
+        ws.scratch.ensure(enc.batch() * enc.srcLen(), config.dModel());
         for (int l = 0; l < decoder.length; l++) {
-            st.encK[l] = new float[rows * d];
-            st.encV[l] = new float[rows * d];
-            decoder[l].crossAttention().projectKeyValue(enc.hidden(), 0, rows, st.encK[l], 0, st.encV[l], 0);
+            decoder[l].crossAttention().projectCross(enc.hidden(), enc.batch(), enc.srcLen(), ws.scratch,
+                    st.encK[l].buffer(), st.encV[l].buffer());
         }
         return st;
     }

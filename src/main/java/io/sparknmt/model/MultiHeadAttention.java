@@ -2,6 +2,7 @@ package io.sparknmt.model;
 
 import io.sparknmt.kernel.AttentionKernel;
 import io.sparknmt.kernel.Kernels;
+import java.nio.FloatBuffer;
 
 /**
  * Multi-head attention with Marian's projections: {@code q = (x Wq^T + bq) * headDim^-0.5},
@@ -46,8 +47,13 @@ public final class MultiHeadAttention {
         v.forward(x, xOff, rows, vOut, vOff);
     }
 
+    public int heads() {
+        return heads;
+    }
+
     /**
-     * Encoder self-attention over a padded batch.
+     * Encoder self-attention over a padded batch: the queries of a sentence form one group that
+     * streams the sentence's keys once per head.
      *
      * @param x       [batch * srcLen, d]
      * @param lengths real length of each sentence (keys past it are padding)
@@ -61,13 +67,10 @@ public final class MultiHeadAttention {
         projectKeyValue(x, 0, rows, s.k, 0, s.v, 0);
         for (int b = 0; b < batch; b++) {
             int base = b * srcLen * d;
-            for (int i = 0; i < srcLen; i++) {
-                int row = base + i * d;
-                for (int h = 0; h < heads; h++) {
-                    int ho = h * headDim;
-                    AttentionKernel.attendRow(kernels, s.q, row + ho, s.k, s.v, base + ho, d, lengths[b], headDim,
-                            s.scores, s.context, row + ho);
-                }
+            for (int h = 0; h < heads; h++) {
+                int o = base + h * headDim;
+                AttentionKernel.attend(kernels, s.q, o, d, srcLen, s.attention.heap.set(s.k, s.v, o, d), lengths[b],
+                        headDim, s.attention, s.context, o, d);
             }
         }
         out.forward(s.context, 0, rows, result, 0);
@@ -75,72 +78,112 @@ public final class MultiHeadAttention {
 
     /**
      * One decoding step of causal self-attention: the new keys/values are written into the
-     * cache at position {@code t}, and each row attends to positions {@code 0..t} of its own row.
+     * off-heap cache at position {@code t}, and each row attends to positions {@code 0..t} of its
+     * own row.
      *
-     * @param x       [rows, d] the step's input
-     * @param cacheK  [rowCapacity, timeCapacity, d]
-     * @param t       position of this step
-     * @param result  [rows, d]
+     * @param x      [rows, d] the step's input
+     * @param st     the decoder state holding layer {@code layer}'s cache
+     * @param result [rows, d]
      */
-    public void forwardSelfStep(float[] x, int rows, float[] cacheK, float[] cacheV, int timeCapacity, int t,
-                                Scratch s, float[] result) {
+    void forwardSelfStep(float[] x, int rows, DecoderState st, int layer, int t, Scratch s, float[] result) {
         int d = dModel();
         projectQuery(x, rows, s.q);
         projectKeyValue(x, 0, rows, s.k, 0, s.v, 0);
+        FloatBuffer ck = st.cacheK[layer].buffer();
+        FloatBuffer cv = st.cacheV[layer].buffer();
         for (int r = 0; r < rows; r++) {
-            int dst = (r * timeCapacity + t) * d;
-            System.arraycopy(s.k, r * d, cacheK, dst, d);
-            System.arraycopy(s.v, r * d, cacheV, dst, d);
+            for (int h = 0; h < heads; h++) {
+                int dst = st.cacheOffset(r, h) + t * headDim;
+                ck.put(dst, s.k, r * d + h * headDim, headDim);
+                cv.put(dst, s.v, r * d + h * headDim, headDim);
+            }
         }
         for (int r = 0; r < rows; r++) {
-            int base = r * timeCapacity * d;
             for (int h = 0; h < heads; h++) {
-                int ho = h * headDim;
-                AttentionKernel.attendRow(kernels, s.q, r * d + ho, cacheK, cacheV, base + ho, d, t + 1, headDim,
-                        s.scores, s.context, r * d + ho);
+                int o = r * d + h * headDim;
+                AttentionKernel.attend(kernels, s.q, o, d, 1, s.attention.offHeap.set(ck, cv, st.cacheOffset(r, h)),
+                        t + 1, headDim, s.attention, s.context, o, d);
             }
         }
         out.forward(s.context, 0, rows, result, 0);
     }
 
     /**
-     * One decoding step of cross-attention over the encoder output's keys/values.
-     *
-     * @param x          [rows, d]
-     * @param encK       [batch, srcLen, d] keys of the encoder output, computed once per batch
-     * @param sentenceOf sentence index of each row (beams share their sentence's keys)
-     * @param lengths    source length of each sentence
+     * Keys and values of the encoder output for cross-attention, computed once per batch and
+     * stored head-major off-heap: {@code [sentence][head][srcLen][headDim]}.
      */
-    public void forwardCrossStep(float[] x, int rows, float[] encK, float[] encV, int srcLen, int[] sentenceOf,
-                                 int[] lengths, Scratch s, float[] result) {
+    void projectCross(float[] encHidden, int batch, int srcLen, Scratch s, FloatBuffer k, FloatBuffer v) {
+        int d = dModel();
+        int rows = batch * srcLen;
+        projectKeyValue(encHidden, 0, rows, s.k, 0, s.v, 0);
+        for (int b = 0; b < batch; b++) {
+            for (int h = 0; h < heads; h++) {
+                int dst = (b * heads + h) * srcLen * headDim;
+                for (int i = 0; i < srcLen; i++) {
+                    int src = (b * srcLen + i) * d + h * headDim;
+                    k.put(dst + i * headDim, s.k, src, headDim);
+                    v.put(dst + i * headDim, s.v, src, headDim);
+                }
+            }
+        }
+    }
+
+    /**
+     * One decoding step of cross-attention over the encoder output's keys/values. Consecutive
+     * rows of the same sentence (its beams) form one group that streams the keys once per head.
+     *
+     * @param x      [rows, d]
+     * @param result [rows, d]
+     */
+    void forwardCrossStep(float[] x, int rows, DecoderState st, int layer, Scratch s, float[] result) {
         int d = dModel();
         projectQuery(x, rows, s.q);
-        for (int r = 0; r < rows; r++) {
-            int b = sentenceOf[r];
-            int base = b * srcLen * d;
-            for (int h = 0; h < heads; h++) {
-                int ho = h * headDim;
-                AttentionKernel.attendRow(kernels, s.q, r * d + ho, encK, encV, base + ho, d, lengths[b], headDim,
-                        s.scores, s.context, r * d + ho);
+        FloatBuffer ek = st.encK[layer].buffer();
+        FloatBuffer ev = st.encV[layer].buffer();
+        int[] sentenceOf = st.sentenceOf;
+        for (int r0 = 0; r0 < rows; ) {
+            int b = sentenceOf[r0];
+            int r1 = r0 + 1;
+            while (r1 < rows && sentenceOf[r1] == b) {
+                r1++;
             }
+            for (int h = 0; h < heads; h++) {
+                int o = r0 * d + h * headDim;
+                AttentionKernel.attend(kernels, s.q, o, d, r1 - r0, s.attention.offHeap.set(ek, ev, st.crossOffset(b, h)),
+                        st.srcLengths[b], headDim, s.attention, s.context, o, d);
+            }
+            r0 = r1;
         }
         out.forward(s.context, 0, rows, result, 0);
     }
 
-    /** Per-call working memory, owned by the caller and reused across layers and steps. */
+    /** Per-call working memory, owned by a {@link Workspace} and reused across layers, steps and batches. */
     public static final class Scratch {
-        final float[] q;       // [rows, d]
-        final float[] k;       // [rows, d]
-        final float[] v;       // [rows, d]
-        final float[] context; // [rows, d]
-        final float[] scores;  // [AttentionKernel.BLOCK], whatever the number of keys
+        float[] q = new float[0];       // [rows, d]
+        float[] k = new float[0];       // [rows, d]
+        float[] v = new float[0];       // [rows, d]
+        float[] context = new float[0]; // [rows, d]
+        final AttentionKernel.Scratch attention = new AttentionKernel.Scratch();
+
+        public Scratch() {
+        }
 
         public Scratch(int rows, int d) {
-            this.q = new float[rows * d];
-            this.k = new float[rows * d];
-            this.v = new float[rows * d];
-            this.context = new float[rows * d];
-            this.scores = new float[AttentionKernel.BLOCK];
+            ensure(rows, d);
+        }
+
+        /** Grows the buffers to {@code rows} rows of width {@code d}. */
+        public void ensure(int rows, int d) {
+            int n = Math.multiplyExact(rows, d);
+            q = DecoderState.ensure(q, n);
+            k = DecoderState.ensure(k, n);
+            v = DecoderState.ensure(v, n);
+            context = DecoderState.ensure(context, n);
+        }
+
+        /** Floats held by the attention kernel's scratch (tiles, one score block, two per query). */
+        public int attentionFloats() {
+            return attention.floats();
         }
     }
 }

@@ -6,6 +6,7 @@ import io.sparknmt.decode.ModelBundle;
 import io.sparknmt.decode.Translation;
 import io.sparknmt.decode.Translator;
 import io.sparknmt.kernel.KernelThreads;
+import io.sparknmt.model.Workspace;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -67,6 +68,7 @@ public final class TranslatePartition implements MapPartitionsFunction<Row, Row>
         Runnable close = () -> {
             if (closed.compareAndSet(false, true)) {
                 kernelThreads.close();
+                worker.workspace.close(); // the task's off-heap KV caches
                 allocator.close(); // throws if a buffer leaked: a bug, and the task says so
                 if (taskStats != null) {
                     String executor = org.apache.spark.SparkEnv.get() == null ? "driver" : org.apache.spark.SparkEnv.get().executorId();
@@ -148,6 +150,8 @@ public final class TranslatePartition implements MapPartitionsFunction<Row, Row>
         final PartitionSettings settings;
         final BufferAllocator allocator;
         final DecodeOptions options;
+        /** Activations and KV caches, sized by the first batches and reused by the later ones. */
+        final Workspace workspace = new Workspace();
         long targetTokens;
         long translateNanos;
 
@@ -264,7 +268,7 @@ public final class TranslatePartition implements MapPartitionsFunction<Row, Row>
             }
             long t0 = System.nanoTime();
             try (TokenBatch tokens = TokenBatch.of(allocator, seqs)) {
-                List<Translation> got = translator.translateIds(tokens.toArrays(), options);
+                List<Translation> got = translator.translateIds(tokens.toArrays(), options, workspace);
                 translateNanos += System.nanoTime() - t0;
                 for (Translation t : got) {
                     targetTokens += t.best().generatedLength();
@@ -273,8 +277,9 @@ public final class TranslatePartition implements MapPartitionsFunction<Row, Row>
                     accept(batch.get(i), got.get(i));
                 }
             } catch (RuntimeException | OutOfMemoryError e) {
-                // An OutOfMemoryError here is one huge decoder-state array that could not be
-                // allocated: nothing else is left half-built, so splitting the batch is safe.
+                // An OutOfMemoryError here is one decoder-state block (heap or off-heap) that could
+                // not be allocated: each block is either the old one or a new one, never half-built,
+                // so splitting the batch and reusing the workspace is safe.
                 if (batch.size() == 1) {
                     batch.get(0).fail(ERROR, "translation failed: " + e);
                     return;
@@ -286,8 +291,8 @@ public final class TranslatePartition implements MapPartitionsFunction<Row, Row>
         }
 
         /**
-         * The decoder's memory for a batch: self-attention KV cache (double-buffered for beam
-         * reordering) for the length the decoder reserves up front (2 x source + 10, at most the
+         * The decoder's memory for a batch: self-attention KV cache (reordered in place for beam
+         * search) for the length the decoder reserves up front (2 x source + 10, at most the
          * output limit; it grows past that only for runaway outputs), cross-attention keys/values,
          * logits.
          */
@@ -296,7 +301,7 @@ public final class TranslatePartition implements MapPartitionsFunction<Row, Row>
             long rows = (long) batch.size() * settings.beamSize();
             long srcLen = batch.stream().mapToInt(i -> i.ids.length).max().orElse(1);
             long steps = Math.min(settings.maxLength(), 2 * srcLen + 10);
-            long kv = 4L * c.decoderLayers() * rows * steps * c.dModel() * 4;
+            long kv = 2L * c.decoderLayers() * rows * steps * c.dModel() * 4;
             long cross = 2L * c.decoderLayers() * batch.size() * srcLen * c.dModel() * 4;
             long logits = rows * c.decoderVocabSize() * 4;
             return kv + cross + logits;

@@ -5,12 +5,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.sparknmt.kernel.KernelProvider;
+import io.sparknmt.kernel.OffHeapFloats;
 import io.sparknmt.model.EncoderOutput;
 import io.sparknmt.model.GenerationConfig;
 import io.sparknmt.model.MarianConfig;
 import io.sparknmt.model.MarianModel;
 import io.sparknmt.model.MarianWeights;
 import io.sparknmt.model.TinyModels;
+import io.sparknmt.model.Workspace;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
@@ -46,6 +48,48 @@ class EngineConsistencyTest {
             }
             sources[i][len] = 0;
         }
+    }
+
+    @Test
+    void oneWorkspaceAcrossBatchesGivesWhatFreshOnesGive() {
+        // shapes that grow, shrink and grow again, greedy and beam interleaved: the reused
+        // buffers (heap activations, off-heap caches) must never leak state between batches
+        int[][] order = {{0, 1, 2, 3, 4, 5, 6, 7, 8}, {3}, {5, 1}, {0, 1, 2, 3, 4, 5, 6, 7, 8}, {8, 2, 6}};
+        long liveBefore = OffHeapFloats.liveBytes();
+        long held;
+        try (Workspace ws = new Workspace()) {
+            for (int round = 0; round < order.length; round++) {
+                int[][] src = new int[order[round].length][];
+                for (int i = 0; i < src.length; i++) {
+                    src[i] = sources[order[round][i]];
+                }
+                DecodeOptions opt = round % 2 == 0 ? new DecodeOptions(3, 20, 1.0, 2) : DecodeOptions.greedy(20);
+                List<List<Hypothesis>> reused = decode(src, opt, ws);
+                List<List<Hypothesis>> fresh;
+                try (Workspace own = new Workspace()) {
+                    fresh = decode(src, opt, own);
+                }
+                for (int i = 0; i < src.length; i++) {
+                    for (int h = 0; h < fresh.get(i).size(); h++) {
+                        assertArrayEquals(fresh.get(i).get(h).tokens(), reused.get(i).get(h).tokens(),
+                                "round " + round + " sentence " + i);
+                        assertEquals(fresh.get(i).get(h).score(), reused.get(i).get(h).score(), 0.0);
+                    }
+                }
+            }
+            held = ws.offHeapBytes();
+            assertTrue(held > 0, "the caches are off-heap");
+            assertEquals(liveBefore + held, OffHeapFloats.liveBytes(), "only this workspace's blocks are open");
+        }
+        assertEquals(liveBefore, OffHeapFloats.liveBytes(), "close frees every off-heap block");
+    }
+
+    private static List<List<Hypothesis>> decode(int[][] src, DecodeOptions opt, Workspace ws) {
+        EncoderOutput enc = fast.encode(src, ws);
+        if (opt.beamSize() == 1) {
+            return java.util.Arrays.stream(GreedySearch.run(fast, gen, enc, opt, ws)).map(List::of).toList();
+        }
+        return BeamSearch.run(fast, gen, enc, opt, ws);
     }
 
     @Test

@@ -186,61 +186,113 @@ class KernelsTest {
     }
 
     @Test
-    void attentionRowMatchesNaiveSoftmaxAcrossBlocks() {
+    void attentionMatchesNaiveSoftmaxAcrossTilesFromHeapAndOffHeap() {
         Random r = new Random(3);
         int hd = 24;
         int stride = 50;
+        int queries = 3;
+        AttentionKernel.Scratch scratch = new AttentionKernel.Scratch();
         for (Kernels kr : new Kernels[]{fast, scalar}) {
             for (int len : new int[]{1, 2, 37, AttentionKernel.BLOCK, AttentionKernel.BLOCK + 1, 200, 2000}) {
-                float[] q = rand(r, hd);
+                float[] q = rand(r, queries * hd + 5);
                 float[] k = rand(r, len * stride + 2);
                 float[] v = rand(r, len * stride + 2);
-                // a later block with much larger scores: the running output must be rescaled
+                // a later tile with much larger scores: the running output must be rescaled
                 for (int j = len / 2; j < len; j++) {
                     for (int i = 0; i < hd; i++) {
                         k[2 + j * stride + i] *= 6f;
                     }
                 }
-                float[] out = new float[hd + 3];
-                AttentionKernel.attendRow(kr, q, 0, k, v, 2, stride, len, hd, new float[AttentionKernel.BLOCK], out, 3);
-                double[] expect = naiveAttention(q, k, v, 2, stride, len, hd);
-                for (int i = 0; i < hd; i++) {
-                    assertEquals(expect[i], out[3 + i], 2e-5, kr.name() + " len=" + len + " dim " + i);
+                float[] heapOut = new float[queries * (hd + 3)];
+                AttentionKernel.attend(kr, q, 5, hd, queries, scratch.heap.set(k, v, 2, stride), len, hd, scratch,
+                        heapOut, 3, hd + 3);
+                // the same keys head-contiguous off-heap, at an offset
+                float[] bufOut = new float[queries * (hd + 3)];
+                try (OffHeapFloats kb = new OffHeapFloats(7 + (long) len * hd, "k");
+                     OffHeapFloats vb = new OffHeapFloats(7 + (long) len * hd, "v")) {
+                    for (int j = 0; j < len; j++) {
+                        kb.buffer().put(7 + j * hd, k, 2 + j * stride, hd);
+                        vb.buffer().put(7 + j * hd, v, 2 + j * stride, hd);
+                    }
+                    AttentionKernel.attend(kr, q, 5, hd, queries, scratch.offHeap.set(kb.buffer(), vb.buffer(), 7), len,
+                            hd, scratch, bufOut, 3, hd + 3);
+                }
+                for (int qi = 0; qi < queries; qi++) {
+                    float[] one = java.util.Arrays.copyOfRange(q, 5 + qi * hd, 5 + (qi + 1) * hd);
+                    double[] expect = naiveAttention(one, k, v, 2, stride, len, hd);
+                    for (int i = 0; i < hd; i++) {
+                        int o = 3 + qi * (hd + 3) + i;
+                        assertEquals(expect[i], heapOut[o], 2e-5, kr.name() + " len=" + len + " query " + qi + " dim " + i);
+                        assertEquals(heapOut[o], bufOut[o], 0f, "heap and off-heap keys give the same bits");
+                    }
                 }
             }
         }
     }
 
     @Test
-    void attentionScratchIsOneBlockWhateverTheLength() {
-        // 2,000 keys through a 64-float score scratch, and no allocation at all once compiled
+    void attentionOfAQueryDoesNotDependOnItsGroup() {
+        Random r = new Random(5);
+        int hd = 16;
+        AttentionKernel.Scratch scratch = new AttentionKernel.Scratch();
+        for (int len : new int[]{9, 150}) {
+            float[] q = rand(r, 5 * hd);
+            float[] k = rand(r, len * hd);
+            float[] v = rand(r, len * hd);
+            float[] group = new float[5 * hd];
+            AttentionKernel.attend(fast, q, 0, hd, 5, scratch.heap.set(k, v, 0, hd), len, hd, scratch, group, 0, hd);
+            for (int i = 0; i < 5; i++) {
+                float[] alone = new float[hd];
+                AttentionKernel.attend(fast, q, i * hd, hd, 1, scratch.heap.set(k, v, 0, hd), len, hd, scratch, alone,
+                        0, hd);
+                for (int j = 0; j < hd; j++) {
+                    assertEquals(alone[j], group[i * hd + j], 0f, "len " + len + " query " + i);
+                }
+            }
+        }
+    }
+
+    @Test
+    void attentionScratchIsTwoTilesWhateverTheLength() {
+        // 2,000 off-heap keys for 100 queries: two 64-key tiles, one score block, two floats per
+        // query, and no allocation at all once compiled
         Random r = new Random(4);
         int hd = 64;
         int len = 2000;
-        float[] q = rand(r, hd);
+        int queries = 100;
+        float[] q = rand(r, queries * hd);
         float[] k = rand(r, len * hd);
         float[] v = rand(r, len * hd);
-        float[] scores = new float[AttentionKernel.BLOCK];
-        float[] out = new float[hd];
-        Runnable run = () -> AttentionKernel.attendRow(fast, q, 0, k, v, 0, hd, len, hd, scores, out, 0);
-        for (int i = 0; i < 3000; i++) {
-            run.run();
+        float[] out = new float[queries * hd];
+        AttentionKernel.Scratch scratch = new AttentionKernel.Scratch();
+        try (OffHeapFloats kb = new OffHeapFloats((long) len * hd, "k");
+             OffHeapFloats vb = new OffHeapFloats((long) len * hd, "v")) {
+            kb.buffer().put(0, k);
+            vb.buffer().put(0, v);
+            Runnable run = () -> AttentionKernel.attend(fast, q, 0, hd, queries,
+                    scratch.offHeap.set(kb.buffer(), vb.buffer(), 0), len, hd, scratch, out, 0, hd);
+            for (int i = 0; i < 300; i++) {
+                run.run();
+            }
+            com.sun.management.ThreadMXBean mx =
+                    (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+            long id = Thread.currentThread().getId();
+            long before = mx.getThreadAllocatedBytes(id);
+            for (int i = 0; i < 10; i++) {
+                run.run();
+            }
+            long bytes = mx.getThreadAllocatedBytes(id) - before;
+            System.out.printf("attention, 2000 keys x 100 queries x 10: %d bytes allocated, scratch %d floats%n", bytes,
+                    scratch.floats());
+            assertTrue(bytes < 10 * len, "allocated " + bytes + " bytes for 10 calls (a score row per query would be "
+                    + 10L * queries * len * 4 + ")");
+            assertEquals(2 * AttentionKernel.BLOCK * hd + AttentionKernel.BLOCK + 2 * queries, scratch.floats());
         }
-        com.sun.management.ThreadMXBean mx =
-                (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
-        long id = Thread.currentThread().getId();
-        long before = mx.getThreadAllocatedBytes(id);
-        for (int i = 0; i < 100; i++) {
-            run.run();
-        }
-        long bytes = mx.getThreadAllocatedBytes(id) - before;
-        System.out.printf("attention, 2000 keys x 100 queries: %d bytes allocated, scratch %d floats%n", bytes,
-                scores.length);
-        assertTrue(bytes < 100 * len, "allocated " + bytes + " bytes for 100 queries (a score row each would be "
-                + 100L * len * 4 + ")");
-        double[] expect = naiveAttention(q, k, v, 0, hd, len, hd);
-        for (int i = 0; i < hd; i++) {
-            assertEquals(expect[i], out[i], 2e-5, "dim " + i);
+        for (int qi = 0; qi < queries; qi += 33) {
+            double[] expect = naiveAttention(java.util.Arrays.copyOfRange(q, qi * hd, (qi + 1) * hd), k, v, 0, hd, len, hd);
+            for (int i = 0; i < hd; i++) {
+                assertEquals(expect[i], out[qi * hd + i], 2e-5, "query " + qi + " dim " + i);
+            }
         }
     }
 
