@@ -328,17 +328,59 @@ final class VectorKernels implements Kernels {
     }
 
     /*
-     * The exponentials below use Math.exp, not the Vector API's lanewise EXP: that one is SVML in
-     * C2-compiled code and a different routine before compilation, so its last bits depend on the
-     * JIT state, and a cluster run then scored a sentence differently from a local run (1e-8).
-     * Math.exp gives the same bits in every tier: these are the scalar twin's loops.
+     * The exponentials below are PolyExp's sequence on vectors, not the Vector API's lanewise
+     * EXP: that one is SVML in C2-compiled code and a different routine before compilation, so
+     * its last bits depend on the JIT state (a cluster run once scored a sentence 1e-8 differently
+     * from a local run). PolyExp uses exact operations only: the same bits in every tier, and the
+     * same bits as PolyExp.exp for the tails. Sums are taken lane by lane in a fixed order (never
+     * reduceLanes, whose order for floats is unspecified).
      */
-    private static final ScalarKernels SCALAR = new ScalarKernels();
+    private static final jdk.incubator.vector.VectorSpecies<Integer> SI = S.vectorShape().withLanes(int.class);
+
+    static FloatVector exp(FloatVector x) {
+        var under = x.compare(VectorOperators.LT, PolyExp.LO);
+        FloatVector c = x.min(PolyExp.HI).max(PolyExp.LO);
+        FloatVector t = c.lanewise(VectorOperators.FMA, PolyExp.LOG2E, PolyExp.MAGIC);
+        FloatVector n = t.sub(PolyExp.MAGIC);
+        FloatVector r = n.lanewise(VectorOperators.FMA, -PolyExp.LN2_HI, c);
+        r = n.lanewise(VectorOperators.FMA, -PolyExp.LN2_LO, r);
+        FloatVector p = r.lanewise(VectorOperators.FMA, PolyExp.P0, PolyExp.P1); // P0 * r + P1
+        p = p.lanewise(VectorOperators.FMA, r, FloatVector.broadcast(S, PolyExp.P2));
+        p = p.lanewise(VectorOperators.FMA, r, FloatVector.broadcast(S, PolyExp.P3));
+        p = p.lanewise(VectorOperators.FMA, r, FloatVector.broadcast(S, PolyExp.P4));
+        p = p.lanewise(VectorOperators.FMA, r, FloatVector.broadcast(S, PolyExp.P5));
+        p = p.lanewise(VectorOperators.FMA, r.mul(r), r).add(1f);
+        FloatVector scale = ((jdk.incubator.vector.IntVector) t.reinterpretAsInts())
+                .sub(PolyExp.MAGIC_BITS - 127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+        return p.mul(scale).blend(0f, under);
+    }
 
     @Override
     public double sumExp(float[] x, int off, int len, float shift) {
-        return SCALAR.sumExp(x, off, len, shift);
+        // lane j accumulates terms j, j + L, ... in double; lanes are then added in order
+        double[] acc = LANE_SUMS.get();
+        java.util.Arrays.fill(acc, 0.0);
+        float[] e = LANE_TMP.get();
+        int i = 0;
+        int bound = S.loopBound(len);
+        for (; i < bound; i += L) {
+            exp(FloatVector.fromArray(S, x, off + i).sub(shift)).intoArray(e, 0);
+            for (int j = 0; j < L; j++) {
+                acc[j] += e[j];
+            }
+        }
+        for (; i < len; i++) {
+            acc[i % L] += PolyExp.exp(x[off + i] - shift);
+        }
+        double sum = 0;
+        for (int j = 0; j < L; j++) {
+            sum += acc[j];
+        }
+        return sum;
     }
+
+    private static final ThreadLocal<double[]> LANE_SUMS = ThreadLocal.withInitial(() -> new double[L]);
+    private static final ThreadLocal<float[]> LANE_TMP = ThreadLocal.withInitial(() -> new float[L]);
 
     @Override
     public void add(float[] x, int off, int len, float c) {
@@ -354,7 +396,16 @@ final class VectorKernels implements Kernels {
 
     @Override
     public void swish(float[] x, int off, int len) {
-        SCALAR.swish(x, off, len);
+        int i = 0;
+        int bound = S.loopBound(len);
+        for (; i < bound; i += L) {
+            FloatVector v = FloatVector.fromArray(S, x, off + i);
+            v.div(exp(v.neg()).add(1f)).intoArray(x, off + i);
+        }
+        for (; i < len; i++) {
+            float v = x[off + i];
+            x[off + i] = v / (1f + PolyExp.exp(-v));
+        }
     }
 
     @Override
@@ -376,6 +427,26 @@ final class VectorKernels implements Kernels {
 
     @Override
     public float expInPlace(float[] x, int off, int len, float shift) {
-        return SCALAR.expInPlace(x, off, len, shift);
+        // lane j accumulates terms j, j + L, ... in float; lanes are then added in order
+        float[] acc = LANE_TMP.get();
+        FloatVector sums = FloatVector.zero(S);
+        int i = 0;
+        int bound = S.loopBound(len);
+        for (; i < bound; i += L) {
+            FloatVector e = exp(FloatVector.fromArray(S, x, off + i).sub(shift));
+            e.intoArray(x, off + i);
+            sums = sums.add(e);
+        }
+        sums.intoArray(acc, 0);
+        for (; i < len; i++) {
+            float e = PolyExp.exp(x[off + i] - shift);
+            x[off + i] = e;
+            acc[i % L] += e;
+        }
+        float sum = 0f;
+        for (int j = 0; j < L; j++) {
+            sum += acc[j];
+        }
+        return sum;
     }
 }

@@ -186,6 +186,66 @@ class KernelsTest {
     }
 
     @Test
+    void polynomialExpIsWithinTwoUlpOfTheCorrectlyRoundedOne() {
+        Random r = new Random(8);
+        int worst = 0;
+        for (int i = 0; i < 1_000_000; i++) {
+            float x = -87f + 175f * r.nextFloat();
+            float want = (float) Math.exp(x);
+            float got = PolyExp.exp(x);
+            int ulps = Math.abs(Float.floatToIntBits(got) - Float.floatToIntBits(want));
+            worst = Math.max(worst, ulps);
+            if (ulps > 2) {
+                throw new AssertionError("exp(" + x + ") = " + got + ", correctly rounded " + want);
+            }
+        }
+        assertEquals(0f, PolyExp.exp(-88f), "flushed to 0 below -87");
+        assertEquals(0f, PolyExp.exp(Float.NEGATIVE_INFINITY));
+        assertEquals((float) Math.exp(88), PolyExp.exp(1000f), Math.ulp((float) Math.exp(88)) * 2);
+        assertTrue(Float.isNaN(PolyExp.exp(Float.NaN)));
+        assertEquals(1f, PolyExp.exp(0f));
+        assertTrue(worst <= 2);
+    }
+
+    @Test
+    void vectorExponentialsAreThePolynomialLaneByLaneColdAndCompiled() {
+        // The same bits as PolyExp.exp in every lane and tail, before the JIT compiles the
+        // vector code and after: no tier-dependent results.
+        Random r = new Random(9);
+        float[] x = new float[203];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (r.nextFloat() - 0.7f) * 40f;
+        }
+        x[5] = Float.NEGATIVE_INFINITY;
+        x[6] = -90f;
+        x[7] = 95f;
+        for (int round = 0; round < 2; round++) {
+            float[] e = x.clone();
+            float sum = fast.expInPlace(e, 1, 200, 2.5f);
+            float[] s = x.clone();
+            fast.swish(s, 1, 200);
+            float lanes = 0f;
+            for (int i = 1; i < 201; i++) {
+                float want = PolyExp.exp(x[i] - 2.5f);
+                assertEquals(Float.floatToRawIntBits(want), Float.floatToRawIntBits(e[i]), "round " + round + " exp at " + i);
+                assertEquals(x[i] / (1f + PolyExp.exp(-x[i])), s[i], 0f, "round " + round + " swish at " + i);
+                lanes += want;
+            }
+            assertEquals(lanes, sum, 1e-6f * lanes);
+            assertEquals(x[0], e[0]);
+            assertEquals(x[201], e[201]);
+            // (from 8 on: Math.exp overflows to infinity above 88.7, the polynomial stops at e^88)
+            double se = fast.sumExp(x, 8, 193, 2.5f);
+            assertEquals(scalar.sumExp(x, 8, 193, 2.5f), se, 1e-6 * se);
+            for (int i = 0; i < 20_000; i++) { // compile
+                fast.expInPlace(x.clone(), 1, 200, 2.5f);
+                fast.swish(x.clone(), 1, 200);
+                fast.sumExp(x, 1, 200, 2.5f);
+            }
+        }
+    }
+
+    @Test
     void attentionMatchesNaiveSoftmaxAcrossTilesFromHeapAndOffHeap() {
         Random r = new Random(3);
         int hd = 24;
