@@ -10,8 +10,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Encoder memory grows linearly with the source length: attention keeps one row of scores per
- * query, never a [heads, src, src] matrix. Measured as the bytes the thread allocates while
+ * Encoder memory grows linearly with the source length: attention keeps two key tiles, one block
+ * of scores and two floats per query, never a [heads, src, src] matrix. Measured as the bytes the thread allocates while
  * encoding 1,000 and 2,000 synthetic tokens (a full score matrix alone would be 4x larger at
  * 2,000: 2 heads x 2000^2 x 4 bytes = 32 MB).
  */
