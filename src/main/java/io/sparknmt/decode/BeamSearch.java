@@ -218,7 +218,7 @@ public final class BeamSearch {
         }
 
         void add(int[] tokens, boolean finished, double sumLogProbs, int generatedLen) {
-            double score = sumLogProbs / Math.pow(generatedLen, lengthPenalty);
+            double score = sumLogProbs / StrictMath.pow(generatedLen, lengthPenalty);
             if (list.size() < k || score > worst) {
                 list.add(new Hypothesis(tokens, finished, sumLogProbs, score));
                 if (list.size() > k) {
@@ -241,7 +241,7 @@ public final class BeamSearch {
             if (list.size() < k) {
                 return false;
             }
-            return worst >= bestCandidateScore / Math.pow(curLen, lengthPenalty);
+            return worst >= bestCandidateScore / StrictMath.pow(curLen, lengthPenalty);
         }
 
         List<Hypothesis> best(int n) {

@@ -84,7 +84,7 @@ public final class GreedySearch {
             int[] toks = java.util.Arrays.copyOf(out[b], outLen[b]);
             int genLen = toks.length + (finished[b] ? 1 : 0);
             result[b] = new Hypothesis(toks, finished[b], sumLogProb[b],
-                    sumLogProb[b] / Math.pow(Math.max(genLen, 1), opt.lengthPenalty()));
+                    sumLogProb[b] / StrictMath.pow(Math.max(genLen, 1), opt.lengthPenalty()));
         }
         return result;
     }

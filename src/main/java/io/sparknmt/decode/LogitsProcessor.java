@@ -39,6 +39,6 @@ final class LogitsProcessor {
     /** log(sum(exp(x))) over a row: the max, then float terms summed in double. */
     static double logSumExp(Kernels kernels, float[] x, int off, int len) {
         float max = kernels.max(x, off, len);
-        return max + Math.log(kernels.sumExp(x, off, len, max));
+        return max + StrictMath.log(kernels.sumExp(x, off, len, max));
     }
 }

@@ -153,7 +153,7 @@ public final class AttentionKernel {
                 float tileMax = scoreTile(kr, q, qOff + i * qStride, kt, n, headDim, scores);
                 if (tileMax > runMax[i]) {
                     // rescale what was accumulated under the old maximum (exp(-inf) = 0 on the first tile)
-                    float c = (float) Math.exp(runMax[i] - tileMax);
+                    float c = (float) StrictMath.exp(runMax[i] - tileMax);
                     kr.scale(out, o, headDim, c);
                     runSum[i] *= c;
                     runMax[i] = tileMax;

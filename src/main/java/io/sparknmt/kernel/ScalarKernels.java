@@ -1,6 +1,11 @@
 package io.sparknmt.kernel;
 
-/** Plain loops, obviously right: the reference twin of every fast kernel, and the Java 17 fallback. */
+/**
+ * Plain loops, obviously right: the reference twin of every fast kernel, and the fallback where
+ * the vector module is absent. Transcendentals go through {@link StrictMath} (fdlibm), as
+ * everywhere in the engine: {@code Math.exp} and friends are intrinsics whose last bits differ
+ * between JDK releases, and a translation's score should not depend on the executor's JDK.
+ */
 public final class ScalarKernels implements Kernels {
 
     @Override
@@ -84,7 +89,7 @@ public final class ScalarKernels implements Kernels {
     public double sumExp(float[] x, int off, int len, float shift) {
         double sum = 0;
         for (int i = off; i < off + len; i++) {
-            sum += (float) Math.exp(x[i] - shift);
+            sum += (float) StrictMath.exp(x[i] - shift);
         }
         return sum;
     }
@@ -100,7 +105,7 @@ public final class ScalarKernels implements Kernels {
     public void swish(float[] x, int off, int len) {
         for (int i = off; i < off + len; i++) {
             float v = x[i];
-            x[i] = v / (1f + (float) Math.exp(-v));
+            x[i] = v / (1f + (float) StrictMath.exp(-v));
         }
     }
 
@@ -118,7 +123,7 @@ public final class ScalarKernels implements Kernels {
     public float expInPlace(float[] x, int off, int len, float shift) {
         float sum = 0f;
         for (int i = off; i < off + len; i++) {
-            float e = (float) Math.exp(x[i] - shift);
+            float e = (float) StrictMath.exp(x[i] - shift);
             x[i] = e;
             sum += e;
         }

@@ -258,7 +258,12 @@ final class VectorKernels implements Kernels {
         for (; i < bound; i += L) {
             acc = FloatVector.fromArray(S, a, aOff + i).fma(FloatVector.fromArray(S, b, bOff + i), acc);
         }
-        float sum = acc.reduceLanes(VectorOperators.ADD);
+        // lanes added in index order: reduceLanes(ADD) leaves the order open, and on Java 25 its
+        // compiled form adds in another order than the interpreter (scores varied run to run)
+        float sum = 0f;
+        for (int j = 0; j < L; j++) {
+            sum += acc.lane(j);
+        }
         for (; i < len; i++) {
             sum += a[aOff + i] * b[bOff + i];
         }
@@ -332,8 +337,8 @@ final class VectorKernels implements Kernels {
      * EXP: that one is SVML in C2-compiled code and a different routine before compilation, so
      * its last bits depend on the JIT state (a cluster run once scored a sentence 1e-8 differently
      * from a local run). PolyExp uses exact operations only: the same bits in every tier, and the
-     * same bits as PolyExp.exp for the tails. Sums are taken lane by lane in a fixed order (never
-     * reduceLanes, whose order for floats is unspecified).
+     * same bits as PolyExp.exp for the tails. The exponentials' sums are taken lane by lane and the
+     * lanes added in a fixed order.
      */
     private static final jdk.incubator.vector.VectorSpecies<Integer> SI = S.vectorShape().withLanes(int.class);
 

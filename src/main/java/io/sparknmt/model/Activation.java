@@ -42,7 +42,7 @@ public enum Activation {
                 double c = Math.sqrt(2.0 / Math.PI);
                 for (int i = off; i < off + len; i++) {
                     double v = x[i];
-                    x[i] = (float) (0.5 * v * (1.0 + Math.tanh(c * (v + 0.044715 * v * v * v))));
+                    x[i] = (float) (0.5 * v * (1.0 + StrictMath.tanh(c * (v + 0.044715 * v * v * v))));
                 }
             }
             default -> throw new IllegalStateException(name());
@@ -73,7 +73,7 @@ public enum Activation {
             for (int n = 60; n >= 1; n--) {
                 f = n / 2.0 / (ax + f);
             }
-            r = 1.0 - Math.exp(-ax * ax) / Math.sqrt(Math.PI) / (ax + f);
+            r = 1.0 - StrictMath.exp(-ax * ax) / Math.sqrt(Math.PI) / (ax + f);
         }
         return x < 0 ? -r : r;
     }

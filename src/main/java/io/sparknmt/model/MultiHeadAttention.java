@@ -28,7 +28,7 @@ public final class MultiHeadAttention {
         this.out = out;
         this.heads = heads;
         this.headDim = q.out() / heads;
-        this.scaling = (float) Math.pow(headDim, -0.5);
+        this.scaling = (float) StrictMath.pow(headDim, -0.5);
     }
 
     public int dModel() {

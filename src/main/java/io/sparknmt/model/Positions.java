@@ -16,9 +16,9 @@ public final class Positions {
         int half = d / 2;
         for (int pos = 0; pos < positions; pos++) {
             for (int j = 0; j < half; j++) {
-                double angle = pos / Math.pow(10000.0, 2.0 * j / d);
-                pe[pos * d + j] = (float) Math.sin(angle);
-                pe[pos * d + half + j] = (float) Math.cos(angle);
+                double angle = pos / StrictMath.pow(10000.0, 2.0 * j / d);
+                pe[pos * d + j] = (float) StrictMath.sin(angle);
+                pe[pos * d + half + j] = (float) StrictMath.cos(angle);
             }
         }
         return pe;
