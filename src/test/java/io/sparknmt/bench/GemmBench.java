@@ -35,9 +35,15 @@ public final class GemmBench {
         for (int round = 0; round < 6; round++) {
             peak = Math.max(peak, fmaPeak12(100_000_000));
         }
-        double[][] results = new double[2][];
+        // default: the two shapes bench/run reports; "--shapes MxKxN,..." for others (e.g. a decoder step's)
+        int[][] shapes = {{512, 512, 512}, {64, 512, 2048}};
+        if (args.length == 2 && args[0].equals("--shapes")) {
+            shapes = Arrays.stream(args[1].split(","))
+                    .map(t -> Arrays.stream(t.split("x")).mapToInt(Integer::parseInt).toArray()).toArray(int[][]::new);
+        }
+        double[][] results = new double[shapes.length][];
         int idx = 0;
-        for (int[] shape : new int[][] {{512, 512, 512}, {64, 512, 2048}}) {
+        for (int[] shape : shapes) {
             int m = shape[0];
             int k = shape[1];
             int n = shape[2];
