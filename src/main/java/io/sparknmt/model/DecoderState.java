@@ -139,13 +139,27 @@ public final class DecoderState implements AutoCloseable {
 
     /** Off-heap bytes held by the caches. */
     public long offHeapBytes() {
-        long floats = tempRow == null ? 0 : tempRow.capacity();
-        for (int l = 0; l < layers; l++) {
-            for (OffHeapFloats b : new OffHeapFloats[]{cacheK[l], cacheV[l], encK[l], encV[l]}) {
-                floats += b == null ? 0 : b.capacity();
-            }
+        long floats = 0;
+        for (OffHeapFloats b : blocks()) {
+            floats += b.capacity();
         }
         return floats * Float.BYTES;
+    }
+
+    /** Every open off-heap block: the caches of each layer and the spare row. */
+    private java.util.List<OffHeapFloats> blocks() {
+        java.util.List<OffHeapFloats> all = new java.util.ArrayList<>();
+        for (OffHeapFloats[] perLayer : new OffHeapFloats[][]{cacheK, cacheV, encK, encV}) {
+            for (OffHeapFloats b : perLayer) {
+                if (b != null && b.isOpen()) {
+                    all.add(b);
+                }
+            }
+        }
+        if (tempRow != null && tempRow.isOpen()) {
+            all.add(tempRow);
+        }
+        return all;
     }
 
     /** Offset of row {@code r}, head {@code h}, position 0 in a layer's self-attention cache. */
@@ -304,15 +318,8 @@ public final class DecoderState implements AutoCloseable {
     /** Frees the off-heap caches; the state cannot be used after. */
     @Override
     public void close() {
-        for (int l = 0; l < layers; l++) {
-            for (OffHeapFloats b : new OffHeapFloats[]{cacheK[l], cacheV[l], encK[l], encV[l]}) {
-                if (b != null) {
-                    b.close();
-                }
-            }
-        }
-        if (tempRow != null) {
-            tempRow.close();
+        for (OffHeapFloats b : blocks()) {
+            b.close();
         }
     }
 }

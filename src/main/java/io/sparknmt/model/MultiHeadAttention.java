@@ -47,10 +47,6 @@ public final class MultiHeadAttention {
         v.forward(x, xOff, rows, vOut, vOff);
     }
 
-    public int heads() {
-        return heads;
-    }
-
     /**
      * Encoder self-attention over a padded batch: the queries of a sentence form one group that
      * streams the sentence's keys once per head.
@@ -166,10 +162,6 @@ public final class MultiHeadAttention {
         final AttentionKernel.Scratch attention = new AttentionKernel.Scratch();
 
         public Scratch() {
-        }
-
-        public Scratch(int rows, int d) {
-            ensure(rows, d);
         }
 
         /** Grows the buffers to {@code rows} rows of width {@code d}. */
