@@ -55,13 +55,21 @@ public final class Workspace implements AutoCloseable {
         return n;
     }
 
-    /** Frees the off-heap memory at once; the heap arrays go with the workspace. */
-    @Override
-    public void close() {
-        closed = true;
+    /**
+     * Frees the off-heap caches now but keeps the workspace usable: the next batch allocates
+     * them again at its own size. For recovery after an allocation failed.
+     */
+    public void release() {
         if (decoder != null) {
             decoder.close();
             decoder = null;
         }
+    }
+
+    /** Frees the off-heap memory at once; the heap arrays go with the workspace. */
+    @Override
+    public void close() {
+        closed = true;
+        release();
     }
 }

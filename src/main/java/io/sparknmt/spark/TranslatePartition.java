@@ -22,6 +22,8 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.util.ArrowUtils;
 import org.apache.spark.util.CollectionAccumulator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import scala.collection.immutable.ArraySeq;
 
 /**
@@ -36,6 +38,7 @@ import scala.collection.immutable.ArraySeq;
  */
 public final class TranslatePartition implements MapPartitionsFunction<Row, Row> {
     private static final long serialVersionUID = 1L;
+    private static final Logger LOG = LoggerFactory.getLogger(TranslatePartition.class);
 
     /** Output status values. */
     public static final String OK = "ok";
@@ -245,8 +248,8 @@ public final class TranslatePartition implements MapPartitionsFunction<Row, Row>
 
         /**
          * Decodes a batch. A batch whose decoder state would exceed the task's memory budget is
-         * split first; one that fails as a whole is retried sentence by sentence, so only the
-         * culprit fails.
+         * split first; one that runs out of memory is retried in halves, one that fails otherwise
+         * sentence by sentence, so that only the culprit fails.
          */
         private void translateBatch(List<Item> batch) {
             long need = decoderBytes(batch);
@@ -276,14 +279,27 @@ public final class TranslatePartition implements MapPartitionsFunction<Row, Row>
                 for (int i = 0; i < batch.size(); i++) {
                     accept(batch.get(i), got.get(i));
                 }
-            } catch (RuntimeException | OutOfMemoryError e) {
-                // An OutOfMemoryError here is one decoder-state block (heap or off-heap) that could
-                // not be allocated: each block is either the old one or a new one, never half-built,
-                // so splitting the batch and reusing the workspace is safe.
+            } catch (OutOfMemoryError e) {
+                // One decoder-state block (heap, or off-heap past -XX:MaxDirectMemorySize) could
+                // not be allocated. Free the workspace's off-heap blocks and retry in halves.
+                workspace.release();
                 if (batch.size() == 1) {
                     batch.get(0).fail(ERROR, "translation failed: " + e);
                     return;
                 }
+                LOG.warn("a batch of {} sentences ran out of memory ({}); retrying it in halves", batch.size(),
+                        e.getMessage());
+                int half = batch.size() / 2;
+                translateBatch(batch.subList(0, half));
+                translateBatch(batch.subList(half, batch.size()));
+            } catch (RuntimeException e) {
+                // a bad sentence (or a bug it triggers): retry one by one so that only it fails
+                if (batch.size() == 1) {
+                    batch.get(0).fail(ERROR, "translation failed: " + e);
+                    return;
+                }
+                LOG.warn("a batch of {} sentences failed ({}); retrying its sentences one by one", batch.size(),
+                        e.toString());
                 for (Item it : batch) {
                     translateBatch(List.of(it));
                 }

@@ -4,13 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.sparknmt.TestPaths;
-import java.io.File;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -67,41 +65,8 @@ class OtherJdkIT {
 
     /** Runs the job on the sample corpus (local mode) with the JDK at {@code home}; its output lines, sorted. */
     private List<String> run(Path home, String name) throws Exception {
-        Path out = dir.resolve(name);
-        Path log = dir.resolve(name + ".log");
-        List<String> cmd = new ArrayList<>();
-        cmd.add(home.resolve("bin/java").toString());
-        cmd.addAll(StandaloneCluster.jvmFlags());
-        cmd.add("-Xmx1g");
-        cmd.add("-cp");
-        cmd.add(StandaloneClusterIT.appJar() + File.pathSeparator + System.getProperty("java.class.path"));
-        cmd.add(TranslateJob.class.getName());
-        cmd.addAll(List.of("--master", "local[2]", "--model", TestPaths.sampleModel().toString(), "--input",
-                TestPaths.repo().resolve("sample-data/corpus/en.txt").toString(), "--output", out.toString(),
-                "--output-format", "jsonl"));
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
-        pb.environment().put("SPARK_LOCAL_IP", "127.0.0.1");
-        Process p = pb.start();
-        if (!p.waitFor(5, TimeUnit.MINUTES)) {
-            p.destroyForcibly();
-            throw new AssertionError(name + ": the job did not finish in 5 minutes; log: " + Files.readString(log));
-        }
-        assertEquals(0, p.exitValue(), () -> name + " failed: " + readQuietly(log));
-        List<String> lines = new ArrayList<>();
-        try (Stream<Path> s = Files.list(out)) {
-            for (Path part : s.filter(f -> f.getFileName().toString().startsWith("part-")).sorted().toList()) {
-                lines.addAll(Files.readAllLines(part));
-            }
-        }
-        lines.sort(null);
-        return lines;
-    }
-
-    private static String readQuietly(Path log) {
-        try {
-            return Files.readString(log);
-        } catch (IOException e) {
-            return "(no log: " + e + ")";
-        }
+        return LocalJob.run(home, List.of(), List.of("--master", "local[2]", "--model",
+                TestPaths.sampleModel().toString(), "--input",
+                TestPaths.repo().resolve("sample-data/corpus/en.txt").toString()), dir, name).rows();
     }
 }
