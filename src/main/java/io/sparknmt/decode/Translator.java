@@ -14,7 +14,8 @@ import java.util.List;
 
 /**
  * Tokenize, encode, search, detokenize. Immutable and thread-safe: every call works in its own
- * {@link Workspace}, passed by the caller or made for the call. Close it to free the native SentencePiece processors.
+ * {@link Workspace}, passed by the caller or made for the call. Close the translator to free the
+ * native SentencePiece processors.
  */
 public final class Translator implements AutoCloseable {
     private final MarianModel model;

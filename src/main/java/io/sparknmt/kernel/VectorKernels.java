@@ -206,48 +206,40 @@ final class VectorKernels implements Kernels {
 
     /**
      * One row x up to NR columns, read from the unpacked activations: the rows left over after the
-     * last full tile, and the last, partial panel (zero-padded in the packed data; only the bias
-     * load and the stores are masked).
+     * last full tile, and the last, partial panel (zero-padded in the packed data). A partial
+     * panel's bias and result go through {@code tmp} (NR floats): masked loads and stores are not
+     * intrinsified for AVX2 on Java 17, and their boxed vectors would allocate on every call.
      */
     private static void row1(float[] x, int a, float[] b, int bBase, int k, float[] bias, float[] y, int c,
                              int col0, int cols, float[] tmp) {
-        if (cols < NR) {
-            row1Partial(x, a, b, bBase, k, bias, y, c, col0, cols, tmp);
-            return;
+        boolean partial = cols < NR;
+        FloatVector c0;
+        FloatVector c1;
+        if (partial) {
+            java.util.Arrays.fill(tmp, 0, NR, 0f);
+            if (bias != null) {
+                System.arraycopy(bias, col0, tmp, 0, cols);
+            }
+            c0 = FloatVector.fromArray(S, tmp, 0);
+            c1 = FloatVector.fromArray(S, tmp, L);
+        } else {
+            c0 = bias == null ? FloatVector.zero(S) : FloatVector.fromArray(S, bias, col0);
+            c1 = bias == null ? FloatVector.zero(S) : FloatVector.fromArray(S, bias, col0 + L);
         }
-        FloatVector c0 = bias == null ? FloatVector.zero(S) : FloatVector.fromArray(S, bias, col0);
-        FloatVector c1 = bias == null ? FloatVector.zero(S) : FloatVector.fromArray(S, bias, col0 + L);
         int bo = bBase;
         for (int kk = 0; kk < k; kk++, bo += NR) {
             FloatVector v = FloatVector.broadcast(S, x[a + kk]);
             c0 = v.fma(FloatVector.fromArray(S, b, bo), c0);
             c1 = v.fma(FloatVector.fromArray(S, b, bo + L), c1);
         }
-        c0.intoArray(y, c);
-        c1.intoArray(y, c + L);
-    }
-
-    /**
-     * The partial panel goes through {@code tmp} (NR floats): masked loads and stores are not
-     * intrinsified for AVX2 on Java 17, and their boxed vectors would allocate on every call.
-     */
-    private static void row1Partial(float[] x, int a, float[] b, int bBase, int k, float[] bias, float[] y, int c,
-                                    int col0, int cols, float[] tmp) {
-        java.util.Arrays.fill(tmp, 0, NR, 0f);
-        if (bias != null) {
-            System.arraycopy(bias, col0, tmp, 0, cols);
+        if (partial) {
+            c0.intoArray(tmp, 0);
+            c1.intoArray(tmp, L);
+            System.arraycopy(tmp, 0, y, c, cols);
+        } else {
+            c0.intoArray(y, c);
+            c1.intoArray(y, c + L);
         }
-        FloatVector c0 = FloatVector.fromArray(S, tmp, 0);
-        FloatVector c1 = FloatVector.fromArray(S, tmp, L);
-        int bo = bBase;
-        for (int kk = 0; kk < k; kk++, bo += NR) {
-            FloatVector v = FloatVector.broadcast(S, x[a + kk]);
-            c0 = v.fma(FloatVector.fromArray(S, b, bo), c0);
-            c1 = v.fma(FloatVector.fromArray(S, b, bo + L), c1);
-        }
-        c0.intoArray(tmp, 0);
-        c1.intoArray(tmp, L);
-        System.arraycopy(tmp, 0, y, c, cols);
     }
 
     @Override
@@ -258,8 +250,8 @@ final class VectorKernels implements Kernels {
         for (; i < bound; i += L) {
             acc = FloatVector.fromArray(S, a, aOff + i).fma(FloatVector.fromArray(S, b, bOff + i), acc);
         }
-        // lanes added in index order: reduceLanes(ADD) leaves the order open, and on Java 25 its
-        // compiled form adds in another order than the interpreter (scores varied run to run)
+        // lanes added in index order: reduceLanes(ADD) leaves the order open, so its compiled form
+        // may add them in another order than the interpreter (OtherJdkIT checks the result)
         float sum = 0f;
         for (int j = 0; j < L; j++) {
             sum += acc.lane(j);
