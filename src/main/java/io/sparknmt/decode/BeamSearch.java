@@ -1,11 +1,12 @@
 package io.sparknmt.decode;
 
 import io.sparknmt.kernel.Kernels;
+import io.sparknmt.model.DecoderSizing;
 import io.sparknmt.model.DecoderState;
 import io.sparknmt.model.EncoderOutput;
 import io.sparknmt.model.GenerationConfig;
-import io.sparknmt.model.MarianConfig;
-import io.sparknmt.model.MarianModel;
+import io.sparknmt.model.LogitsView;
+import io.sparknmt.model.TranslationModel;
 import io.sparknmt.model.Workspace;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -32,7 +33,7 @@ public final class BeamSearch {
     }
 
     /** @return per sentence, its hypotheses best first (at most {@code opt.nBest()}) */
-    public static List<List<Hypothesis>> run(MarianModel model, GenerationConfig gen, EncoderOutput enc,
+    public static List<List<Hypothesis>> run(TranslationModel model, GenerationConfig gen, EncoderOutput enc,
                                              DecodeOptions opt) {
         try (Workspace ws = new Workspace()) {
             return run(model, gen, enc, opt, ws);
@@ -40,18 +41,18 @@ public final class BeamSearch {
     }
 
     /** Decodes in {@code ws}'s decoder state (reused across batches). */
-    public static List<List<Hypothesis>> run(MarianModel model, GenerationConfig gen, EncoderOutput enc,
+    public static List<List<Hypothesis>> run(TranslationModel model, GenerationConfig gen, EncoderOutput enc,
                                              DecodeOptions opt, Workspace ws) {
-        MarianConfig cfg = model.config();
+        LogitsView view = model.output();
         int k = opt.beamSize();
         int batch = enc.batch();
-        int vocab = cfg.decoderVocabSize();
+        int vocab = view.width();
         Kernels kernels = model.kernels();
-        int eos = cfg.eosId();
-        int maxLen = Math.min(opt.maxLength(), cfg.maxPositions());
+        int eos = model.specialIds().eos();
+        int maxLen = Math.min(opt.maxLength(), model.maxPositions());
         double lp = opt.lengthPenalty();
-        LogitsProcessor proc = new LogitsProcessor(gen, cfg, maxLen);
-        DecoderState st = model.newDecoderState(enc, batch * k, Math.min(maxLen, 2 * enc.srcLen() + 10), ws);
+        LogitsProcessor proc = new LogitsProcessor(gen, view, maxLen);
+        DecoderState st = model.newDecoderState(enc, batch * k, DecoderSizing.initialSteps(maxLen, enc.srcLen()), ws);
 
         int rowsCap = batch * k;
         int[] rowSentence = new int[rowsCap];
@@ -70,7 +71,7 @@ public final class BeamSearch {
             hyps[b] = new Finished(k, lp);
         }
         int[] tokens = new int[rowsCap];
-        Arrays.fill(tokens, cfg.decoderStartId());
+        Arrays.fill(tokens, model.specialIds().decoderStart());
         int[] activeSentences = new int[batch];     // sentences with rows, in row order
         for (int b = 0; b < batch; b++) {
             activeSentences[b] = b;
@@ -106,7 +107,7 @@ public final class BeamSearch {
                 int firstNew = newRows;
                 for (int rank = 0; rank < cand && taken < k; rank++) {
                     int beam = candFlat[rank] / vocab;
-                    int token = candFlat[rank] % vocab;
+                    int token = view.tokenId(candFlat[rank] % vocab);
                     int row = rowBase + beam;
                     if (candScore[rank] == Double.NEGATIVE_INFINITY) {
                         break;
@@ -167,7 +168,8 @@ public final class BeamSearch {
 
     /**
      * The top {@code 2k} of {@code scores[row] + beamScore[row]} over a sentence's k rows,
-     * sorted by score descending (ties: lower flat index first). {@code flat = beam * V + token}.
+     * sorted by score descending (ties: lower flat index first). {@code flat = beam * width + column}
+     * over the output layer's columns ({@link LogitsView}).
      */
     static void topCandidates(Kernels kernels, float[] logProbs, int rowBase, int k, int vocab, double[] beamScore,
                               double[] outScore, int[] outFlat) {

@@ -1,11 +1,13 @@
 package io.sparknmt.decode;
 
 import io.sparknmt.kernel.Kernels;
+import io.sparknmt.model.DecoderSizing;
 import io.sparknmt.model.DecoderState;
 import io.sparknmt.model.EncoderOutput;
 import io.sparknmt.model.GenerationConfig;
-import io.sparknmt.model.MarianConfig;
-import io.sparknmt.model.MarianModel;
+import io.sparknmt.model.LogitsView;
+import io.sparknmt.model.SpecialIds;
+import io.sparknmt.model.TranslationModel;
 import io.sparknmt.model.Workspace;
 
 /**
@@ -19,22 +21,24 @@ public final class GreedySearch {
     private GreedySearch() {
     }
 
-    public static Hypothesis[] run(MarianModel model, GenerationConfig gen, EncoderOutput enc, DecodeOptions opt) {
+    public static Hypothesis[] run(TranslationModel model, GenerationConfig gen, EncoderOutput enc, DecodeOptions opt) {
         try (Workspace ws = new Workspace()) {
             return run(model, gen, enc, opt, ws);
         }
     }
 
     /** Decodes in {@code ws}'s decoder state (reused across batches). */
-    public static Hypothesis[] run(MarianModel model, GenerationConfig gen, EncoderOutput enc, DecodeOptions opt,
+    public static Hypothesis[] run(TranslationModel model, GenerationConfig gen, EncoderOutput enc, DecodeOptions opt,
                                    Workspace ws) {
-        MarianConfig cfg = model.config();
+        SpecialIds ids = model.specialIds();
+        LogitsView view = model.output();
         int batch = enc.batch();
-        int vocab = cfg.decoderVocabSize();
+        int vocab = view.width();
+        int eosColumn = view.column(ids.eos());
         Kernels kernels = model.kernels();
-        int maxLen = Math.min(opt.maxLength(), cfg.maxPositions());
-        LogitsProcessor proc = new LogitsProcessor(gen, cfg, maxLen);
-        DecoderState st = model.newDecoderState(enc, batch, Math.min(maxLen, 2 * enc.srcLen() + 10), ws);
+        int maxLen = Math.min(opt.maxLength(), model.maxPositions());
+        LogitsProcessor proc = new LogitsProcessor(gen, view, maxLen);
+        DecoderState st = model.newDecoderState(enc, batch, DecoderSizing.initialSteps(maxLen, enc.srcLen()), ws);
         int[] sentences = new int[batch];
         for (int b = 0; b < batch; b++) {
             sentences[b] = b;
@@ -46,7 +50,7 @@ public final class GreedySearch {
         boolean[] finished = new boolean[batch];
         int[] rowSentence = sentences.clone();   // sentence of each active row
         int[] tokens = new int[batch];
-        java.util.Arrays.fill(tokens, cfg.decoderStartId());
+        java.util.Arrays.fill(tokens, ids.decoderStart());
         int[] keep = new int[batch];
         int rows = batch;
         for (int curLen = 1; rows > 0; curLen++) {
@@ -57,13 +61,14 @@ public final class GreedySearch {
                 int off = r * vocab;
                 int s = rowSentence[r];
                 double lse = LogitsProcessor.logSumExp(kernels, logits, off, vocab);
-                float rawEos = logits[off + cfg.eosId()];
+                float rawEos = logits[off + eosColumn];
                 boolean forced = proc.apply(logits, off, vocab, curLen);
-                int best = kernels.argmax(logits, off, vocab);
+                int column = kernels.argmax(logits, off, vocab);
+                int best = view.tokenId(column);
                 // The model's own log-probability of the chosen token (raw log-softmax), also for a
                 // forced EOS at max length, where beam search instead counts 0 as transformers does.
-                sumLogProb[s] += (forced ? rawEos : logits[off + best]) - lse;
-                if (best == cfg.eosId()) {
+                sumLogProb[s] += (forced ? rawEos : logits[off + column]) - lse;
+                if (best == ids.eos()) {
                     finished[s] = true;
                 } else {
                     out[s][outLen[s]++] = best;

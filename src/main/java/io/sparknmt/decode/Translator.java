@@ -1,9 +1,13 @@
 package io.sparknmt.decode;
 
 import io.sparknmt.kernel.KernelProvider;
+import io.sparknmt.kernel.Kernels;
 import io.sparknmt.model.EncoderOutput;
 import io.sparknmt.model.GenerationConfig;
 import io.sparknmt.model.MarianModel;
+import io.sparknmt.model.ModelBundle;
+import io.sparknmt.model.TokenIds;
+import io.sparknmt.model.TranslationModel;
 import io.sparknmt.model.Workspace;
 import io.sparknmt.tokenizer.MarianTokenizer;
 import java.nio.file.Path;
@@ -18,12 +22,12 @@ import java.util.List;
  * native SentencePiece processors.
  */
 public final class Translator implements AutoCloseable {
-    private final MarianModel model;
+    private final TranslationModel model;
     private final MarianTokenizer tokenizer;
     private final GenerationConfig generation;
     private final int maxSourceTokens;
 
-    public Translator(MarianModel model, MarianTokenizer tokenizer, GenerationConfig generation, int maxSourceTokens) {
+    public Translator(TranslationModel model, MarianTokenizer tokenizer, GenerationConfig generation, int maxSourceTokens) {
         this.model = model;
         this.tokenizer = tokenizer;
         this.generation = generation;
@@ -32,11 +36,31 @@ public final class Translator implements AutoCloseable {
 
     /** Loads a model directory with the JVM's active kernels. */
     public static Translator load(Path modelDir) {
-        return ModelBundle.load(modelDir).newTranslator(KernelProvider.get());
+        return of(ModelBundle.load(modelDir), KernelProvider.get());
     }
 
-    public MarianModel model() {
+    /** Builds the runnable translator from a bundle: packs the weights for {@code kernels}, opens SentencePiece. */
+    public static Translator of(ModelBundle bundle, Kernels kernels) {
+        MarianTokenizer tokenizer = new MarianTokenizer(bundle.sourceSpm(), bundle.targetSpm(), bundle.vocab(),
+                bundle.targetVocab());
+        return new Translator(bundle.newModel(kernels), tokenizer, bundle.generation(), bundle.maxSourceTokens());
+    }
+
+    /** The model as the searches see it. */
+    public TranslationModel translationModel() {
         return model;
+    }
+
+    /**
+     * The Marian model, for tests and tools that read its config or step it by hand.
+     *
+     * @throws IllegalStateException when this translator runs another model family
+     */
+    public MarianModel model() {
+        if (model instanceof MarianModel m) {
+            return m;
+        }
+        throw new IllegalStateException("this translator runs a " + model.getClass().getSimpleName() + ", not a MarianModel");
     }
 
     public MarianTokenizer tokenizer() {
@@ -68,8 +92,13 @@ public final class Translator implements AutoCloseable {
      * batch after batch passes the same workspace and allocates its buffers once.
      */
     public List<Translation> translateIds(int[][] srcIds, DecodeOptions opt, Workspace ws) {
-        EncoderOutput enc = model.encode(srcIds, ws);
-        List<Translation> out = new ArrayList<>(srcIds.length);
+        return translate(TokenIds.of(srcIds), opt, ws);
+    }
+
+    /** Translates one batch read through {@code ids} (arrays, or an Arrow vector's buffers) in {@code ws}. */
+    public List<Translation> translate(TokenIds ids, DecodeOptions opt, Workspace ws) {
+        EncoderOutput enc = model.encode(ids, ws);
+        List<Translation> out = new ArrayList<>(ids.size());
         if (opt.beamSize() == 1) {
             for (Hypothesis h : GreedySearch.run(model, generation, enc, opt, ws)) {
                 String text = tokenizer.decode(h.tokens());

@@ -31,7 +31,7 @@ public final class KernelThreads implements AutoCloseable {
     private float[] x;
     private int xOff;
     private int m;
-    private PackedWeight w;
+    private PackedWeight.FloatPanels w;
     private float[] bias;
     private float[] y;
     private int yOff;
@@ -98,7 +98,7 @@ public final class KernelThreads implements AutoCloseable {
     }
 
     /** Runs {@code kernels.linearPanels} over all panels, split across the group. Owner thread only. */
-    void linear(VectorKernels kernels, float[] x, int xOff, int m, PackedWeight w, float[] bias, float[] y, int yOff,
+    void linear(VectorKernels kernels, float[] x, int xOff, int m, PackedWeight.FloatPanels w, float[] bias, float[] y, int yOff,
                 int panels) {
         this.kernels = kernels;
         this.x = x;

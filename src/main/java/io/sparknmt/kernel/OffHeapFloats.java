@@ -17,6 +17,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p>{@code close()} releases the memory at once through the JDK's buffer cleaner (the call
  * Spark itself uses for its direct buffers); where that call is not available the memory is
  * released when the buffer is garbage-collected. Not thread-safe: one owner at a time.
+ *
+ * <p>A block is counted against a {@link MemoryAccount} before its memory is allocated, and given
+ * back when it is closed: a block past the account's limit is never allocated
+ * ({@link MemoryBudgetExceededException}).
  */
 public final class OffHeapFloats implements AutoCloseable {
     /** Floats that one direct buffer can address (its capacity is an int count of bytes). */
@@ -46,17 +50,34 @@ public final class OffHeapFloats implements AutoCloseable {
     private ByteBuffer bytes;
     private FloatBuffer floats;
     private final int capacity;
+    private final MemoryAccount.Reservation reservation;
 
     /**
      * @param what names the tensor in the error when the size is out of range
      */
     public OffHeapFloats(long floats, String what) {
+        this(floats, what, MemoryAccount.UNLIMITED);
+    }
+
+    /**
+     * A block counted against {@code account}.
+     *
+     * @param what names the tensor in the error when the size is out of range or past the account's limit
+     */
+    public OffHeapFloats(long floats, String what, MemoryAccount account) {
         if (floats < 0 || floats > MAX_FLOATS) {
             throw new IllegalArgumentException(what + ": " + floats + " floats do not fit one off-heap block (at most "
                     + MAX_FLOATS + "); use smaller batches");
         }
         this.capacity = (int) floats;
-        this.bytes = ByteBuffer.allocateDirect(Math.max(1, capacity) * Float.BYTES).order(ByteOrder.nativeOrder());
+        long size = (long) Math.max(1, capacity) * Float.BYTES;
+        this.reservation = account.reserve(size, what);
+        try {
+            this.bytes = ByteBuffer.allocateDirect((int) size).order(ByteOrder.nativeOrder());
+        } catch (OutOfMemoryError e) {
+            reservation.close();
+            throw e;
+        }
         this.floats = bytes.asFloatBuffer();
         LIVE_BYTES.addAndGet((long) capacity * Float.BYTES);
     }
@@ -99,16 +120,22 @@ public final class OffHeapFloats implements AutoCloseable {
                 // left to the garbage collector's cleaner
             }
         }
+        reservation.close();
     }
 
     /** Closes {@code block} when it is null or smaller than {@code floats}, and returns one that fits. */
     public static OffHeapFloats ensure(OffHeapFloats block, long floats, String what) {
+        return ensure(block, floats, what, MemoryAccount.UNLIMITED);
+    }
+
+    /** As {@link #ensure(OffHeapFloats, long, String)}, the new block counted against {@code account}. */
+    public static OffHeapFloats ensure(OffHeapFloats block, long floats, String what, MemoryAccount account) {
         if (block != null && block.isOpen() && block.capacity() >= floats) {
             return block;
         }
         if (block != null) {
             block.close();
         }
-        return new OffHeapFloats(floats, what);
+        return new OffHeapFloats(floats, what, account);
     }
 }

@@ -4,15 +4,32 @@ package io.sparknmt.kernel;
  * A linear layer's weight, {@code [n = out, k = in]}, in the layout one {@link Kernels}
  * implementation wants. Immutable after packing.
  *
- * @param n        output features (rows of the checkpoint tensor)
- * @param k        input features
- * @param data     the packed values; the layout is private to the kernel that packed it
- * @param panel    the column-panel width the data was packed for (0 = checkpoint row-major)
+ * <p>A closed family: each kind of stored weight is one record here, with its fast kernel and
+ * its scalar twin. Today there is one kind, {@link FloatPanels}; another precision (say int8
+ * with per-row scales) is a new record beside it, a new case in each kernel's {@code linear},
+ * and a new pair of twins in the kernel tests, not a flag threaded through the kernels.
  */
-public record PackedWeight(int n, int k, float[] data, int panel) {
-    public PackedWeight {
-        if (n <= 0 || k <= 0) {
-            throw new IllegalArgumentException("weight shape must be positive, got [" + n + ", " + k + "]");
+public sealed interface PackedWeight permits PackedWeight.FloatPanels {
+
+    /** Output features (rows of the checkpoint tensor). */
+    int n();
+
+    /** Input features. */
+    int k();
+
+    /**
+     * float32 values.
+     *
+     * @param n     output features
+     * @param k     input features
+     * @param data  the packed values; the layout is private to the kernel that packed it
+     * @param panel the column-panel width the data was packed for (0 = checkpoint row-major)
+     */
+    record FloatPanels(int n, int k, float[] data, int panel) implements PackedWeight {
+        public FloatPanels {
+            if (n <= 0 || k <= 0) {
+                throw new IllegalArgumentException("weight shape must be positive, got [" + n + ", " + k + "]");
+            }
         }
     }
 }

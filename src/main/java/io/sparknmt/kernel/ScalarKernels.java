@@ -18,11 +18,14 @@ public final class ScalarKernels implements Kernels {
         if (w.length != (long) n * k) {
             throw new IllegalArgumentException("weight has " + w.length + " values, expected " + n + "x" + k);
         }
-        return new PackedWeight(n, k, w, 0);
+        return new PackedWeight.FloatPanels(n, k, w, 0);
     }
 
     @Override
-    public void linear(float[] x, int xOff, int m, PackedWeight w, float[] bias, float[] y, int yOff) {
+    public void linear(float[] x, int xOff, int m, PackedWeight weight, float[] bias, float[] y, int yOff) {
+        if (!(weight instanceof PackedWeight.FloatPanels w)) {
+            throw new IllegalArgumentException("no " + name() + " kernel for weights of kind " + weight.getClass().getSimpleName());
+        }
         int n = w.n();
         int k = w.k();
         float[] wd = w.data();

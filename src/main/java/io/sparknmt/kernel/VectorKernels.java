@@ -54,11 +54,14 @@ final class VectorKernels implements Kernels {
                 }
             }
         }
-        return new PackedWeight(n, k, packed, NR);
+        return new PackedWeight.FloatPanels(n, k, packed, NR);
     }
 
     @Override
-    public void linear(float[] x, int xOff, int m, PackedWeight w, float[] bias, float[] y, int yOff) {
+    public void linear(float[] x, int xOff, int m, PackedWeight weight, float[] bias, float[] y, int yOff) {
+        if (!(weight instanceof PackedWeight.FloatPanels w)) {
+            throw new IllegalArgumentException("no " + name() + " kernel for weights of kind " + weight.getClass().getSimpleName());
+        }
         if (w.panel() != NR) {
             throw new IllegalArgumentException("weight packed for panel " + w.panel() + ", this kernel needs " + NR);
         }
@@ -87,7 +90,7 @@ final class VectorKernels implements Kernels {
      * full tile, and the last partial panel, go through the one-row kernel. Every output value is the same FMA chain
      * (bias, then k in order) whichever path computes it, so results do not depend on the batch.
      */
-    void linearPanels(float[] x, int xOff, int m, PackedWeight w, float[] bias, float[] y, int yOff,
+    void linearPanels(float[] x, int xOff, int m, PackedWeight.FloatPanels w, float[] bias, float[] y, int yOff,
                       int p0, int p1) {
         int n = w.n();
         int k = w.k();

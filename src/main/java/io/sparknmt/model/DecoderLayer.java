@@ -29,9 +29,10 @@ public final class DecoderLayer {
     /** One step for {@code st.rows()} rows; {@code x} ([rows, d]) is transformed in place. */
     void stepInPlace(float[] x, DecoderState st, int layer, int t) {
         int rows = st.rows();
-        selfAttn.forwardSelfStep(x, rows, st, layer, t, st.scratch, st.tmp);
+        DecoderState.LayerCache cache = st.layer(layer);
+        selfAttn.forwardSelfStep(x, rows, cache, t, st.scratch, st.tmp);
         selfAttnNorm.addAndNormInPlace(x, st.tmp, rows);
-        crossAttn.forwardCrossStep(x, rows, st, layer, st.scratch, st.tmp);
+        crossAttn.forwardCrossStep(x, rows, cache, st.scratch, st.tmp);
         crossAttnNorm.addAndNormInPlace(x, st.tmp, rows);
         ffn.forward(x, rows, st.hidden, st.tmp);
         finalNorm.addAndNormInPlace(x, st.tmp, rows);

@@ -1,5 +1,7 @@
 package io.sparknmt.model;
 
+import io.sparknmt.kernel.FloatArrays;
+import io.sparknmt.kernel.MemoryAccount;
 import io.sparknmt.kernel.OffHeapFloats;
 import java.nio.FloatBuffer;
 import java.util.Arrays;
@@ -18,6 +20,10 @@ import java.util.Arrays;
  *
  * <p>Row layout: hypothesis row {@code r} decodes sentence {@code sentenceOf[r]}; beams of a
  * sentence share its cross-attention keys.
+ *
+ * <p>The attention layers see one layer's caches through {@link #layer(int)}, a
+ * {@link LayerCache}; they do not read this class's fields. Every off-heap block is counted
+ * against the workspace's {@link MemoryAccount} before it is allocated.
  */
 public final class DecoderState implements AutoCloseable {
     final int layers;
@@ -40,6 +46,8 @@ public final class DecoderState implements AutoCloseable {
     private int rowCapacity;
     private int timeCapacity;
     private int steps;                 // positions written so far
+    private final MemoryAccount account;
+    private final LayerCache[] layerViews;
 
     // the step's activations, [rowCapacity, ...], heap
     final MultiHeadAttention.Scratch scratch;
@@ -56,6 +64,16 @@ public final class DecoderState implements AutoCloseable {
     private int[] opSrc = new int[0];
 
     DecoderState(int layers, int d, int heads, int ffn, int vocab, MultiHeadAttention.Scratch scratch) {
+        this(layers, d, heads, ffn, vocab, scratch, MemoryAccount.UNLIMITED);
+    }
+
+    DecoderState(int layers, int d, int heads, int ffn, int vocab, MultiHeadAttention.Scratch scratch,
+                 MemoryAccount account) {
+        this.account = account;
+        this.layerViews = new LayerCache[layers];
+        for (int l = 0; l < layers; l++) {
+            layerViews[l] = new LayerCache(l);
+        }
         this.layers = layers;
         this.d = d;
         this.heads = heads;
@@ -98,26 +116,29 @@ public final class DecoderState implements AutoCloseable {
             opSrc = new int[2 * rowCapacity];
         }
         scratch.ensure(rowCapacity, d);
-        x = ensure(x, rowCapacity * d);
-        tmp = ensure(tmp, rowCapacity * d);
-        hidden = ensure(hidden, Math.multiplyExact(rowCapacity, ffn));
-        logits = ensure(logits, Math.multiplyExact(rowCapacity, vocab));
+        x = FloatArrays.ensure(x, rowCapacity * d);
+        tmp = FloatArrays.ensure(tmp, rowCapacity * d);
+        hidden = FloatArrays.ensure(hidden, Math.multiplyExact(rowCapacity, ffn));
+        logits = FloatArrays.ensure(logits, Math.multiplyExact(rowCapacity, vocab));
         rows = 0;
         steps = 0;
     }
 
-    /** Grows off-heap blocks by at least a quarter, so that slowly growing batch shapes do not reallocate each time. */
-    private static OffHeapFloats grow(OffHeapFloats block, long floats, String what) {
+    /**
+     * Grows off-heap blocks by at least a quarter, so that slowly growing batch shapes do not
+     * reallocate each time; only to the size asked for where the account has no room for more.
+     */
+    private OffHeapFloats grow(OffHeapFloats block, long floats, String what) {
         if (block != null && block.isOpen() && block.capacity() >= floats) {
             return block;
         }
         long target = block == null ? floats : Math.max(floats, Math.min(OffHeapFloats.MAX_FLOATS,
                 block.capacity() + block.capacity() / 4L));
-        return OffHeapFloats.ensure(block, target, what);
-    }
-
-    static float[] ensure(float[] a, int n) {
-        return a.length >= n ? a : new float[Math.max(n, a.length + a.length / 4)];
+        long freed = block != null && block.isOpen() ? (long) block.capacity() * Float.BYTES : 0;
+        if (target > floats && target * Float.BYTES > account.available() + freed) {
+            target = floats;
+        }
+        return OffHeapFloats.ensure(block, target, what, account);
     }
 
     public int rows() {
@@ -193,12 +214,12 @@ public final class DecoderState implements AutoCloseable {
             cacheK[l] = relayout(cacheK[l], floats, newCap, "self-attention keys of decoder layer " + l);
             cacheV[l] = relayout(cacheV[l], floats, newCap, "self-attention values of decoder layer " + l);
         }
-        tempRow = OffHeapFloats.ensure(tempRow, (long) newCap * d, "KV cache reorder row");
+        tempRow = OffHeapFloats.ensure(tempRow, (long) newCap * d, "KV cache reorder row", account);
         timeCapacity = newCap;
     }
 
     private OffHeapFloats relayout(OffHeapFloats old, long floats, int newCap, String what) {
-        OffHeapFloats grown = new OffHeapFloats(floats, what);
+        OffHeapFloats grown = new OffHeapFloats(floats, what, account);
         FloatBuffer src = old.buffer();
         FloatBuffer dst = grown.buffer();
         int span = steps * headDim;
@@ -312,6 +333,62 @@ public final class DecoderState implements AutoCloseable {
                     cache.put(cacheOffset(dst, h), cache, cacheOffset(src, h), span);
                 }
             }
+        }
+    }
+
+    /** Layer {@code l}'s caches as its attention sees them. */
+    LayerCache layer(int l) {
+        return layerViews[l];
+    }
+
+    /**
+     * One decoder layer's view of the state: its self-attention cache (written at the current
+     * position, read up to it) and its cross-attention keys/values, with the row -> sentence map
+     * and the source lengths. Reads through to the state, so it stays valid when the caches grow.
+     */
+    final class LayerCache {
+        private final int layer;
+
+        private LayerCache(int layer) {
+            this.layer = layer;
+        }
+
+        /** Self-attention keys, {@code [rowCapacity][head][timeCapacity][headDim]}. */
+        FloatBuffer selfKeys() {
+            return cacheK[layer].buffer();
+        }
+
+        FloatBuffer selfValues() {
+            return cacheV[layer].buffer();
+        }
+
+        /** Offset of row {@code r}, head {@code h}, position 0 in the self-attention cache. */
+        int selfOffset(int r, int h) {
+            return cacheOffset(r, h);
+        }
+
+        /** Cross-attention keys, {@code [sentence][head][srcLen][headDim]}. */
+        FloatBuffer crossKeys() {
+            return encK[layer].buffer();
+        }
+
+        FloatBuffer crossValues() {
+            return encV[layer].buffer();
+        }
+
+        /** Offset of sentence {@code b}, head {@code h}, position 0 in the cross-attention keys. */
+        int crossOffset(int b, int h) {
+            return DecoderState.this.crossOffset(b, h);
+        }
+
+        /** The sentence hypothesis row {@code r} decodes. */
+        int sentenceOf(int r) {
+            return sentenceOf[r];
+        }
+
+        /** Real source length of sentence {@code b}. */
+        int sourceLength(int b) {
+            return srcLengths[b];
         }
     }
 

@@ -2,7 +2,6 @@ package io.sparknmt.model;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.Serializable;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -41,9 +40,13 @@ public record GenerationConfig(int numBeams, int maxLength, double lengthPenalty
      * that file, the generation keys of config.json are used, with the same defaults.
      */
     public static GenerationConfig read(Path modelDir, MarianConfig config) {
-        Path genFile = modelDir.resolve("generation_config.json");
-        Path file = Files.exists(genFile) ? genFile : modelDir.resolve("config.json");
-        JsonNode gen = MarianConfig.Json.readTree(file);
+        return read(ModelFiles.of(modelDir), config);
+    }
+
+    /** As {@link #read(Path, MarianConfig)}, from the files {@code files} names. */
+    public static GenerationConfig read(ModelFiles files, MarianConfig config) {
+        Path file = files.generationDefaults();
+        JsonNode gen = Json.readTree(file);
         int beams = gen.path("num_beams").asInt(1);
         int maxLen = gen.path("max_length").asInt(20);
         double lp = gen.path("length_penalty").asDouble(1.0);

@@ -1,10 +1,7 @@
 package io.sparknmt.model;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.IOException;
 import java.io.Serializable;
-import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
@@ -135,32 +132,5 @@ public record MarianConfig(
                 n.hasNonNull("decoder_start_token_id") ? n.get("decoder_start_token_id").asInt()
                         : Json.requiredInt(n, "pad_token_id", file),
                 n.hasNonNull("forced_eos_token_id") ? n.get("forced_eos_token_id").asInt() : -1);
-    }
-
-    /** Small JSON helpers shared by the model files' readers. */
-    static final class Json {
-        static final ObjectMapper MAPPER = new ObjectMapper();
-
-        private Json() {
-        }
-
-        static JsonNode readTree(Path file) {
-            try {
-                return MAPPER.readTree(Files.readAllBytes(file));
-            } catch (IOException e) {
-                throw new ModelFormatException(file + ": cannot read JSON: " + e.getMessage(), e);
-            }
-        }
-
-        static int requiredInt(JsonNode n, String field, String file) {
-            JsonNode v = n.get(field);
-            if (v == null || v.isNull()) {
-                throw new ModelFormatException(file + ": required field \"" + field + "\" is missing");
-            }
-            if (!v.canConvertToInt()) {
-                throw new ModelFormatException(file + ": field \"" + field + "\" must be an integer, got " + v);
-            }
-            return v.asInt();
-        }
     }
 }

@@ -2,6 +2,7 @@ package io.sparknmt.model;
 
 import static io.sparknmt.model.TensorNames.*;
 
+import io.sparknmt.kernel.FloatArrays;
 import io.sparknmt.kernel.Kernels;
 
 /**
@@ -9,8 +10,10 @@ import io.sparknmt.kernel.Kernels;
  * active {@link Kernels}. Immutable and thread-safe: all mutable state lives in a
  * {@link Workspace} (activations, scratch) and its {@link DecoderState} (KV caches).
  */
-public final class MarianModel {
+public final class MarianModel implements TranslationModel {
     private final MarianConfig config;
+    private final SpecialIds specialIds;
+    private final LogitsView output;
     private final Kernels kernels;
     private final float[] encEmbed;   // [V_src, d]
     private final float[] decEmbed;   // [V_tgt, d]
@@ -47,6 +50,9 @@ public final class MarianModel {
                     feedForward(w, p, c.decoderFfn()), norm(w, p + FINAL_LN));
         }
         this.lmHead = new Linear(kernels, w.get(LM_HEAD), c.decoderVocabSize(), d, w.get(FINAL_LOGITS_BIAS));
+        this.specialIds = new SpecialIds(c.padId(), c.eosId(), c.decoderStartId());
+        // the whole target vocabulary; a shortlist would be a view over fewer lm_head rows
+        this.output = LogitsView.full(c.decoderVocabSize());
     }
 
     private MultiHeadAttention attention(MarianWeights w, String prefix, int heads) {
@@ -72,8 +78,34 @@ public final class MarianModel {
         return config;
     }
 
+    @Override
     public Kernels kernels() {
         return kernels;
+    }
+
+    @Override
+    public SpecialIds specialIds() {
+        return specialIds;
+    }
+
+    @Override
+    public LogitsView output() {
+        return output;
+    }
+
+    @Override
+    public int sourceVocabSize() {
+        return config.vocabSize();
+    }
+
+    @Override
+    public int maxPositions() {
+        return config.maxPositions();
+    }
+
+    @Override
+    public long decoderBytes(int sentences, int beams, int srcLen, int maxLength) {
+        return DecoderSizing.bytes(config, sentences, beams, srcLen, Math.min(maxLength, config.maxPositions()));
     }
 
     /**
@@ -88,31 +120,38 @@ public final class MarianModel {
      * Runs the encoder in {@code ws}; the output lives in the workspace until its next encode.
      */
     public EncoderOutput encode(int[][] ids, Workspace ws) {
+        return encode(TokenIds.of(ids), ws);
+    }
+
+    /** Runs the encoder over {@code ids} (read where they are: arrays, or an Arrow vector's buffers). */
+    @Override
+    public EncoderOutput encode(TokenIds ids, Workspace ws) {
         ws.check(config);
-        int batch = ids.length;
+        int batch = ids.size();
         int srcLen = 1;
         int[] lengths = new int[batch];
         for (int b = 0; b < batch; b++) {
-            if (ids[b].length == 0) {
+            int len = ids.length(b);
+            if (len == 0) {
                 throw new IllegalArgumentException("sentence " + b + " has no tokens (expected at least </s>)");
             }
-            if (ids[b].length > config.maxPositions()) {
-                throw new IllegalArgumentException("sentence " + b + " has " + ids[b].length
+            if (len > config.maxPositions()) {
+                throw new IllegalArgumentException("sentence " + b + " has " + len
                         + " tokens, the model's max_position_embeddings is " + config.maxPositions());
             }
-            lengths[b] = ids[b].length;
+            lengths[b] = len;
             srcLen = Math.max(srcLen, lengths[b]);
         }
         int d = config.dModel();
         int rows = batch * srcLen;
-        ws.encX = DecoderState.ensure(ws.encX, Math.multiplyExact(rows, d));
-        ws.encTmp = DecoderState.ensure(ws.encTmp, rows * d);
-        ws.encHidden = DecoderState.ensure(ws.encHidden, Math.multiplyExact(rows, config.encoderFfn()));
+        ws.encX = FloatArrays.ensure(ws.encX, Math.multiplyExact(rows, d));
+        ws.encTmp = FloatArrays.ensure(ws.encTmp, rows * d);
+        ws.encHidden = FloatArrays.ensure(ws.encHidden, Math.multiplyExact(rows, config.encoderFfn()));
         ws.scratch.ensure(rows, d);
         float[] x = ws.encX; // [batch, srcLen, d]
         for (int b = 0; b < batch; b++) {
             for (int i = 0; i < srcLen; i++) {
-                int id = i < lengths[b] ? ids[b][i] : config.padId();
+                int id = i < lengths[b] ? ids.id(b, i) : config.padId();
                 embedInto(encEmbed, config.vocabSize(), id, encPos, i, x, (b * srcLen + i) * d);
             }
         }
@@ -146,6 +185,7 @@ public final class MarianModel {
      * The decoder state of {@code ws}, prepared for {@code rowCapacity} hypothesis rows over this
      * encoder output, with the cross-attention keys/values of every layer computed now, once.
      */
+    @Override
     public DecoderState newDecoderState(EncoderOutput enc, int rowCapacity, int expectedSteps, Workspace ws) {
         DecoderState st = ws.decoderState(config);
         st.reset(enc, rowCapacity, expectedSteps);
@@ -158,6 +198,7 @@ public final class MarianModel {
     }
 
     /** Starts decoding: row r decodes sentence {@code sentences[r]}. */
+    @Override
     public void startDecoding(DecoderState st, int[] sentences) {
         st.initRows(sentences);
     }
@@ -166,6 +207,7 @@ public final class MarianModel {
      * Feeds one token per active row at the next position and leaves the logits
      * ({@code [rows, V]}, final_logits_bias added) in {@link DecoderState#logits()}.
      */
+    @Override
     public void decodeStep(DecoderState st, int[] tokens) {
         int t = st.steps();
         if (t >= config.maxPositions()) {

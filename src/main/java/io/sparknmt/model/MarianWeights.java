@@ -56,9 +56,15 @@ public final class MarianWeights implements Serializable {
 
     /** Reads {@code model.safetensors} of a model directory, checking it against the config. */
     public static MarianWeights load(Path modelDir, MarianConfig config) {
-        Path file = modelDir.resolve("model.safetensors");
+        return load(ModelFiles.of(modelDir), config);
+    }
+
+    /** As {@link #load(Path, MarianConfig)}, from the files {@code files} names. */
+    public static MarianWeights load(ModelFiles files, MarianConfig config) {
+        Path modelDir = files.dir();
+        Path file = files.weights();
         if (!Files.exists(file)) {
-            if (Files.exists(modelDir.resolve("pytorch_model.bin"))) {
+            if (Files.exists(files.pickledWeights())) {
                 throw new ModelFormatException(modelDir + ": only pytorch_model.bin is present; spark-nmt never "
                         + "unpickles model files. Convert it to model.safetensors first (see docs/models.md).");
             }

@@ -1,6 +1,7 @@
 package io.sparknmt.model;
 
 import io.sparknmt.kernel.AttentionKernel;
+import io.sparknmt.kernel.FloatArrays;
 import io.sparknmt.kernel.Kernels;
 import java.nio.FloatBuffer;
 
@@ -74,22 +75,22 @@ public final class MultiHeadAttention {
 
     /**
      * One decoding step of causal self-attention: the new keys/values are written into the
-     * off-heap cache at position {@code t}, and each row attends to positions {@code 0..t} of its
-     * own row.
+     * layer's off-heap cache at position {@code t}, and each row attends to positions
+     * {@code 0..t} of its own row.
      *
      * @param x      [rows, d] the step's input
-     * @param st     the decoder state holding layer {@code layer}'s cache
+     * @param cache  this layer's view of the decoder state
      * @param result [rows, d]
      */
-    void forwardSelfStep(float[] x, int rows, DecoderState st, int layer, int t, Scratch s, float[] result) {
+    void forwardSelfStep(float[] x, int rows, DecoderState.LayerCache cache, int t, Scratch s, float[] result) {
         int d = dModel();
         projectQuery(x, rows, s.q);
         projectKeyValue(x, 0, rows, s.k, 0, s.v, 0);
-        FloatBuffer ck = st.cacheK[layer].buffer();
-        FloatBuffer cv = st.cacheV[layer].buffer();
+        FloatBuffer ck = cache.selfKeys();
+        FloatBuffer cv = cache.selfValues();
         for (int r = 0; r < rows; r++) {
             for (int h = 0; h < heads; h++) {
-                int dst = st.cacheOffset(r, h) + t * headDim;
+                int dst = cache.selfOffset(r, h) + t * headDim;
                 ck.put(dst, s.k, r * d + h * headDim, headDim);
                 cv.put(dst, s.v, r * d + h * headDim, headDim);
             }
@@ -97,7 +98,7 @@ public final class MultiHeadAttention {
         for (int r = 0; r < rows; r++) {
             for (int h = 0; h < heads; h++) {
                 int o = r * d + h * headDim;
-                AttentionKernel.attend(kernels, s.q, o, d, 1, s.attention.offHeap.set(ck, cv, st.cacheOffset(r, h)),
+                AttentionKernel.attend(kernels, s.q, o, d, 1, s.attention.offHeap.set(ck, cv, cache.selfOffset(r, h)),
                         t + 1, headDim, s.attention, s.context, o, d);
             }
         }
@@ -129,24 +130,24 @@ public final class MultiHeadAttention {
      * rows of the same sentence (its beams) form one group that streams the keys once per head.
      *
      * @param x      [rows, d]
+     * @param cache  this layer's view of the decoder state
      * @param result [rows, d]
      */
-    void forwardCrossStep(float[] x, int rows, DecoderState st, int layer, Scratch s, float[] result) {
+    void forwardCrossStep(float[] x, int rows, DecoderState.LayerCache cache, Scratch s, float[] result) {
         int d = dModel();
         projectQuery(x, rows, s.q);
-        FloatBuffer ek = st.encK[layer].buffer();
-        FloatBuffer ev = st.encV[layer].buffer();
-        int[] sentenceOf = st.sentenceOf;
+        FloatBuffer ek = cache.crossKeys();
+        FloatBuffer ev = cache.crossValues();
         for (int r0 = 0; r0 < rows; ) {
-            int b = sentenceOf[r0];
+            int b = cache.sentenceOf(r0);
             int r1 = r0 + 1;
-            while (r1 < rows && sentenceOf[r1] == b) {
+            while (r1 < rows && cache.sentenceOf(r1) == b) {
                 r1++;
             }
             for (int h = 0; h < heads; h++) {
                 int o = r0 * d + h * headDim;
-                AttentionKernel.attend(kernels, s.q, o, d, r1 - r0, s.attention.offHeap.set(ek, ev, st.crossOffset(b, h)),
-                        st.srcLengths[b], headDim, s.attention, s.context, o, d);
+                AttentionKernel.attend(kernels, s.q, o, d, r1 - r0, s.attention.offHeap.set(ek, ev, cache.crossOffset(b, h)),
+                        cache.sourceLength(b), headDim, s.attention, s.context, o, d);
             }
             r0 = r1;
         }
@@ -167,10 +168,10 @@ public final class MultiHeadAttention {
         /** Grows the buffers to {@code rows} rows of width {@code d}. */
         public void ensure(int rows, int d) {
             int n = Math.multiplyExact(rows, d);
-            q = DecoderState.ensure(q, n);
-            k = DecoderState.ensure(k, n);
-            v = DecoderState.ensure(v, n);
-            context = DecoderState.ensure(context, n);
+            q = FloatArrays.ensure(q, n);
+            k = FloatArrays.ensure(k, n);
+            v = FloatArrays.ensure(v, n);
+            context = FloatArrays.ensure(context, n);
         }
 
         /** Floats held by the attention kernel's scratch (tiles, one score block, two per query). */

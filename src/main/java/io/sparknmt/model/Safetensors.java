@@ -74,7 +74,7 @@ public final class Safetensors implements AutoCloseable {
             readFully(ch, header, 8, file);
             JsonNode root;
             try {
-                root = MarianConfig.Json.MAPPER.readTree(header.array());
+                root = Json.MAPPER.readTree(header.array());
             } catch (IOException e) {
                 throw new ModelFormatException(file + ": header is not valid JSON: " + e.getMessage(), e);
             }

@@ -1,5 +1,7 @@
 package io.sparknmt.model;
 
+import io.sparknmt.kernel.MemoryAccount;
+
 /**
  * The working memory of one translating thread (in Spark: one task), allocated for the first
  * batch, grown when a batch needs more, reused for every later batch, and freed by
@@ -11,6 +13,7 @@ package io.sparknmt.model;
  * {@link MarianModel#encode(int[][], Workspace)} are valid until the next encode on it.
  */
 public final class Workspace implements AutoCloseable {
+    private final MemoryAccount account;
     final MultiHeadAttention.Scratch scratch = new MultiHeadAttention.Scratch();
     float[] encX = new float[0];      // [batch * srcLen, d], the encoder output
     float[] encTmp = new float[0];
@@ -19,12 +22,26 @@ public final class Workspace implements AutoCloseable {
     private MarianConfig owner;
     private boolean closed;
 
+    /** A workspace whose off-heap memory is not limited (beyond the JVM's direct memory). */
+    public Workspace() {
+        this(MemoryAccount.UNLIMITED);
+    }
+
+    /**
+     * A workspace whose off-heap blocks are counted against {@code account}: a batch whose caches
+     * would pass its limit fails with {@link io.sparknmt.kernel.MemoryBudgetExceededException}
+     * before anything is allocated, and the workspace stays usable (after {@link #release()}).
+     */
+    public Workspace(MemoryAccount account) {
+        this.account = account;
+    }
+
     /** The decoder state, created for {@code model}'s shapes on first use. */
     DecoderState decoderState(MarianConfig c) {
         check(c);
         if (decoder == null) {
             decoder = new DecoderState(c.decoderLayers(), c.dModel(), c.decoderHeads(), c.decoderFfn(),
-                    c.decoderVocabSize(), scratch);
+                    c.decoderVocabSize(), scratch, account);
         }
         return decoder;
     }

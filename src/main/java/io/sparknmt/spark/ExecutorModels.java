@@ -1,6 +1,6 @@
 package io.sparknmt.spark;
 
-import io.sparknmt.decode.ModelBundle;
+import io.sparknmt.model.ModelBundle;
 import io.sparknmt.decode.Translator;
 import io.sparknmt.kernel.KernelProvider;
 import java.lang.management.ManagementFactory;
@@ -26,7 +26,7 @@ final class ExecutorModels {
             long t0 = System.nanoTime();
             ModelBundle bundle = model.value();
             long t1 = System.nanoTime();
-            Translator tr = bundle.newTranslator(KernelProvider.get());
+            Translator tr = Translator.of(bundle, KernelProvider.get());
             long t2 = System.nanoTime();
             String executor = SparkEnv.get() == null ? "?" : SparkEnv.get().executorId();
             LOG.info("spark-nmt: broadcast model {} deserialized once in executor {} (pid {}): {} MB, {} ms to "

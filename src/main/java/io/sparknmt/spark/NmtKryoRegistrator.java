@@ -2,7 +2,7 @@ package io.sparknmt.spark;
 
 import com.esotericsoftware.kryo.Kryo;
 import com.esotericsoftware.kryo.serializers.JavaSerializer;
-import io.sparknmt.decode.ModelBundle;
+import io.sparknmt.model.ModelBundle;
 import io.sparknmt.model.Activation;
 import io.sparknmt.model.GenerationConfig;
 import io.sparknmt.model.MarianConfig;

@@ -1,6 +1,6 @@
 package io.sparknmt.spark;
 
-import io.sparknmt.decode.ModelBundle;
+import io.sparknmt.model.ModelBundle;
 import io.sparknmt.io.CorpusReader;
 import io.sparknmt.io.CorpusWriter;
 import io.sparknmt.io.InputFormat;

@@ -2,7 +2,7 @@ package io.sparknmt.spark;
 
 import io.sparknmt.decode.Batches;
 import io.sparknmt.decode.DecodeOptions;
-import io.sparknmt.decode.ModelBundle;
+import io.sparknmt.model.ModelBundle;
 import io.sparknmt.decode.Translation;
 import io.sparknmt.decode.Translator;
 import io.sparknmt.kernel.KernelThreads;

@@ -1,15 +1,11 @@
 package io.sparknmt.tokenizer;
 
 import ai.djl.sentencepiece.SpTokenizer;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import io.sparknmt.model.ModelFiles;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
@@ -83,44 +79,13 @@ public final class MarianTokenizer implements AutoCloseable {
         this.source = src;
     }
 
-    /** Loads the tokenizer files of a Hugging Face Marian model directory. */
+    /** Loads the tokenizer files of a model directory (their names: {@link ModelFiles}). */
     public static MarianTokenizer load(Path modelDir) throws IOException {
-        boolean separate = false;
-        Path tokConfig = modelDir.resolve("tokenizer_config.json");
-        if (Files.exists(tokConfig)) {
-            separate = new ObjectMapper().readTree(tokConfig.toFile()).path("separate_vocabs").asBoolean(false);
-        }
-        Map<String, Integer> vocab = readVocab(modelDir.resolve("vocab.json"));
-        Map<String, Integer> targetVocab = separate ? readVocab(modelDir.resolve("target_vocab.json")) : vocab;
-        return new MarianTokenizer(readFile(modelDir.resolve("source.spm")), readFile(modelDir.resolve("target.spm")),
+        ModelFiles files = ModelFiles.of(modelDir);
+        Map<String, Integer> vocab = ModelFiles.readVocab(files.sourceVocab());
+        Map<String, Integer> targetVocab = files.separateVocabs() ? ModelFiles.readVocab(files.targetVocab()) : vocab;
+        return new MarianTokenizer(ModelFiles.readRequired(files.sourceSpm()), ModelFiles.readRequired(files.targetSpm()),
                 vocab, targetVocab);
-    }
-
-    static byte[] readFile(Path p) throws IOException {
-        if (!Files.exists(p)) {
-            throw new IOException(p + " is missing");
-        }
-        return Files.readAllBytes(p);
-    }
-
-    /** Reads a piece -> id JSON object (vocab.json). */
-    public static Map<String, Integer> readVocab(Path file) throws IOException {
-        if (!Files.exists(file)) {
-            throw new IOException(file + " is missing");
-        }
-        JsonNode root = new ObjectMapper().readTree(file.toFile());
-        if (root == null || !root.isObject()) {
-            throw new IOException(file + ": expected a JSON object of piece -> id");
-        }
-        Map<String, Integer> out = new HashMap<>();
-        for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
-            if (!e.getValue().canConvertToInt()) {
-                throw new IOException(file + ": id of piece \"" + e.getKey() + "\" is not an integer: " + e.getValue());
-            }
-            out.put(e.getKey(), e.getValue().asInt());
-        }
-        return out;
     }
 
     private static int required(Map<String, Integer> vocab, String token, String name) {

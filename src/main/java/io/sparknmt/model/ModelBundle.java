@@ -1,28 +1,19 @@
-package io.sparknmt.decode;
+package io.sparknmt.model;
 
-import io.sparknmt.io.Digests;
 import io.sparknmt.kernel.Kernels;
-import io.sparknmt.model.GenerationConfig;
-import io.sparknmt.model.MarianConfig;
-import io.sparknmt.model.MarianModel;
-import io.sparknmt.model.MarianWeights;
-import io.sparknmt.model.ModelFormatException;
-import io.sparknmt.tokenizer.MarianTokenizer;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.Serializable;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
 import java.util.HashMap;
-import java.util.HexFormat;
-import java.util.List;
 import java.util.Map;
 
 /**
  * Everything a translator needs, as plain serialisable data: the checked weights, the decoding
  * defaults, the SentencePiece models and the vocabularies. Loaded and validated once (on the
- * driver in Spark), shipped as is, and turned into a {@link Translator} where it runs.
+ * driver in Spark), shipped as is, and turned into a model ({@link #newModel}) and a tokenizer
+ * (by the decode package's {@code Translator.of}) where it runs. The files it reads are named
+ * by {@link ModelFiles}.
  */
 public final class ModelBundle implements Serializable {
     private final MarianWeights weights;
@@ -49,28 +40,19 @@ public final class ModelBundle implements Serializable {
 
     /** Loads and validates a model directory in the Hugging Face Marian layout. */
     public static ModelBundle load(Path dir) {
-        if (!Files.isDirectory(dir)) {
-            throw new ModelFormatException(dir + ": not a model directory");
-        }
-        MarianConfig config = MarianConfig.read(dir.resolve("config.json"));
-        GenerationConfig gen = GenerationConfig.read(dir, config);
-        MarianWeights weights = MarianWeights.load(dir, config);
+        ModelFiles files = ModelFiles.of(dir);
+        MarianConfig config = MarianConfig.read(files.config());
+        GenerationConfig gen = GenerationConfig.read(files, config);
+        MarianWeights weights = MarianWeights.load(files, config);
         try {
-            Map<String, Integer> vocab = MarianTokenizer.readVocab(dir.resolve("vocab.json"));
-            boolean separate = false;
-            int maxLen = config.maxPositions();
-            Path tc = dir.resolve("tokenizer_config.json");
-            if (Files.exists(tc)) {
-                var node = new com.fasterxml.jackson.databind.ObjectMapper().readTree(tc.toFile());
-                separate = node.path("separate_vocabs").asBoolean(false);
-                maxLen = Math.min(maxLen, node.path("model_max_length").asInt(maxLen));
-            }
-            Map<String, Integer> targetVocab = separate ? MarianTokenizer.readVocab(dir.resolve("target_vocab.json")) : vocab;
-            checkVocab(dir.resolve("vocab.json"), vocab, config.vocabSize());
-            checkVocab(dir.resolve(separate ? "target_vocab.json" : "vocab.json"), targetVocab, config.decoderVocabSize());
-            byte[] src = readRequired(dir.resolve("source.spm"));
-            byte[] tgt = readRequired(dir.resolve("target.spm"));
-            String fp = fingerprint(dir);
+            Map<String, Integer> vocab = ModelFiles.readVocab(files.sourceVocab());
+            Map<String, Integer> targetVocab = files.separateVocabs() ? ModelFiles.readVocab(files.targetVocab()) : vocab;
+            int maxLen = files.modelMaxLength(config.maxPositions());
+            checkVocab(files.sourceVocab(), vocab, config.vocabSize());
+            checkVocab(files.targetVocab(), targetVocab, config.decoderVocabSize());
+            byte[] src = readRequired(files.sourceSpm());
+            byte[] tgt = readRequired(files.targetSpm());
+            String fp = files.fingerprint();
             return new ModelBundle(weights, gen, src, tgt, vocab, targetVocab, maxLen, fp);
         } catch (IOException e) {
             throw new ModelFormatException(dir + ": " + e.getMessage(), e);
@@ -95,19 +77,7 @@ public final class ModelBundle implements Serializable {
 
     /** SHA-256 over the files that decide the translations (config, weights, tokenizers). */
     public static String fingerprint(Path dir) throws IOException {
-        MessageDigest md = Digests.sha256();
-        for (String name : List.of("config.json", "generation_config.json", "model.safetensors", "source.spm",
-                "target.spm", "vocab.json", "target_vocab.json", "tokenizer_config.json")) {
-            Path p = dir.resolve(name);
-            if (!Files.exists(p)) {
-                continue;
-            }
-            md.update(name.getBytes(java.nio.charset.StandardCharsets.UTF_8));
-            try (InputStream in = Files.newInputStream(p)) {
-                Digests.update(md, in);
-            }
-        }
-        return HexFormat.of().formatHex(md.digest());
+        return ModelFiles.of(dir).fingerprint();
     }
 
     public MarianWeights weights() {
@@ -141,10 +111,28 @@ public final class ModelBundle implements Serializable {
         return weights.parameterCount() * 4 + sourceSpm.length + targetSpm.length + (vocab.size() + targetVocab.size()) * 24L;
     }
 
-    /** Builds the runnable translator (packs weights, opens SentencePiece). */
-    public Translator newTranslator(Kernels kernels) {
-        MarianModel model = new MarianModel(weights, kernels);
-        MarianTokenizer tokenizer = new MarianTokenizer(sourceSpm, targetSpm, vocab, targetVocab);
-        return new Translator(model, tokenizer, generation, modelMaxLength);
+    /** The source SentencePiece model's bytes. */
+    public byte[] sourceSpm() {
+        return sourceSpm;
+    }
+
+    /** The target SentencePiece model's bytes. */
+    public byte[] targetSpm() {
+        return targetSpm;
+    }
+
+    /** piece -> id of the source side (vocab.json). */
+    public Map<String, Integer> vocab() {
+        return vocab;
+    }
+
+    /** piece -> id of the target side (target_vocab.json, or vocab.json). */
+    public Map<String, Integer> targetVocab() {
+        return targetVocab;
+    }
+
+    /** Builds the runnable model (packs the weights for {@code kernels}). */
+    public MarianModel newModel(Kernels kernels) {
+        return new MarianModel(weights, kernels);
     }
 }
