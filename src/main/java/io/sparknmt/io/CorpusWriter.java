@@ -30,6 +30,31 @@ public final class CorpusWriter {
         }
     }
 
+    /**
+     * Writes {@code rows} partitioned by input file: the partition of file {@code f} is
+     * {@code output/<keyColumn>=<keys.get(f)>}, replaced as a whole (dynamic partition overwrite)
+     * and left alone for files not in {@code keys}. Spark commits the partitions together; the
+     * caller records them (the manifest) only after this returns.
+     *
+     * @param format parquet or jsonl
+     * @param keys   input file ({@link Schemas#SOURCE_FILE}) -> its partition value
+     */
+    public static void writePartitioned(Dataset<Row> rows, OutputFormat format, String output, String keyColumn,
+                                        java.util.Map<String, String> keys) {
+        if (format != OutputFormat.PARQUET && format != OutputFormat.JSONL) {
+            throw new IllegalArgumentException("partitioned output needs parquet or jsonl, got " + format);
+        }
+        Column key = functions.lit(null).cast("string");
+        for (java.util.Map.Entry<String, String> e : keys.entrySet()) {
+            key = functions.when(functions.col(Schemas.SOURCE_FILE).equalTo(e.getKey()), e.getValue()).otherwise(key);
+        }
+        rows.withColumn(keyColumn, key).write().mode(SaveMode.Overwrite)
+                .option("partitionOverwriteMode", "dynamic").partitionBy(keyColumn)
+                .format(format == OutputFormat.PARQUET ? "parquet" : "json")
+                .option("ignoreNullFields", "false")
+                .save(output);
+    }
+
     private static Column[] flatColumns(Dataset<Row> rows) {
         return java.util.Arrays.stream(rows.columns())
                 .filter(c -> !c.equals(Schemas.N_BEST) && !c.equals(Schemas.TOKENS))

@@ -23,6 +23,7 @@ public final class NmtKryoRegistrator implements KryoRegistrator {
         kryo.register(MarianConfig.class, new JavaSerializer());
         kryo.register(GenerationConfig.class, new JavaSerializer());
         kryo.register(Activation.class);
+        kryo.register(TaskStats.class, new JavaSerializer());
         kryo.register(java.util.HashMap.class);
         kryo.register(float[].class);
         kryo.register(int[].class);

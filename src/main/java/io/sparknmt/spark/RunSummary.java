@@ -3,6 +3,7 @@ package io.sparknmt.spark;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sparknmt.io.RowStatus;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -43,7 +44,7 @@ public record RunSummary(String input, String output, String modelFingerprint, S
     }
 
     public double errorRate() {
-        return rowsOut() == 0 ? 0 : (double) rows(TranslatePartition.ERROR) / rowsOut();
+        return rowsOut() == 0 ? 0 : (double) rows(RowStatus.ERROR.value()) / rowsOut();
     }
 
     public double targetTokensPerSecond() {
@@ -106,9 +107,8 @@ public record RunSummary(String input, String output, String modelFingerprint, S
         n.put("rows_translated", rowsOut());
         n.put("rows_skipped", rowsSkipped);
         ObjectNode s = n.putObject("rows_by_status");
-        for (String k : List.of(TranslatePartition.OK, TranslatePartition.EMPTY, TranslatePartition.TRUNCATED,
-                TranslatePartition.ERROR)) {
-            s.put(k, rows(k));
+        for (RowStatus k : RowStatus.values()) {
+            s.put(k.value(), rows(k.value()));
         }
         n.put("source_tokens", sourceTokens());
         n.put("target_tokens", targetTokens());

@@ -1,6 +1,8 @@
 package io.sparknmt.spark;
 
+import io.sparknmt.model.TokenIds;
 import java.util.List;
+import org.apache.arrow.memory.ArrowBuf;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.IntVector;
 import org.apache.arrow.vector.complex.ListVector;
@@ -8,14 +10,20 @@ import org.apache.arrow.vector.complex.impl.UnionListWriter;
 
 /**
  * A batch of token id sequences as an Arrow {@code list<int32>} vector, allocated from the
- * task's child allocator. This is the unit the partition function hands to the engine, and the
- * same column layout as the Arrow token files ({@code --input-format arrow}).
+ * task's child allocator (so it counts against --task-memory-mb): the unit the batch runner
+ * hands to the engine, in the same column layout as the Arrow token files
+ * ({@code --input-format arrow}). The encoder reads the ids where they are, through
+ * {@link TokenIds}: row {@code r} is {@code data[offsets[r] .. offsets[r + 1])}.
  */
-final class TokenBatch implements AutoCloseable {
+final class TokenBatch implements TokenIds, AutoCloseable {
     private final ListVector vector; // [rows] of list<int32>
+    private final ArrowBuf offsets;  // [rows + 1] int32
+    private final ArrowBuf data;     // [total ids] int32
 
     private TokenBatch(ListVector vector) {
         this.vector = vector;
+        this.offsets = vector.getOffsetBuffer();
+        this.data = ((IntVector) vector.getDataVector()).getDataBuffer();
     }
 
     /** Copies {@code sequences} into a new vector owned by {@code allocator}. */
@@ -39,38 +47,23 @@ final class TokenBatch implements AutoCloseable {
         }
     }
 
-    /** Wraps a vector read from an Arrow file; the batch takes ownership. */
-    static TokenBatch wrap(ListVector v) {
-        return new TokenBatch(v);
-    }
-
-    int size() {
+    @Override
+    public int size() {
         return vector.getValueCount();
     }
 
-    boolean isNull(int i) {
-        return vector.isNull(i);
+    @Override
+    public int length(int row) {
+        return start(row + 1) - start(row);
     }
 
-    /** The ids of row {@code i}. */
-    int[] row(int i) {
-        IntVector data = (IntVector) vector.getDataVector();
-        int start = vector.getElementStartIndex(i);
-        int end = vector.getElementEndIndex(i);
-        int[] out = new int[end - start];
-        for (int j = start; j < end; j++) {
-            out[j - start] = data.get(j);
-        }
-        return out;
+    @Override
+    public int id(int row, int position) {
+        return data.getInt((long) (start(row) + position) * Integer.BYTES);
     }
 
-    /** All rows as arrays, the engine's input. */
-    int[][] toArrays() {
-        int[][] out = new int[size()][];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = row(i);
-        }
-        return out;
+    private int start(int row) {
+        return offsets.getInt((long) row * ListVector.OFFSET_WIDTH);
     }
 
     @Override

@@ -1,0 +1,144 @@
+package io.sparknmt.spark;
+
+import io.sparknmt.io.CorpusReader;
+import io.sparknmt.io.CorpusWriter;
+import io.sparknmt.io.RowStatus;
+import io.sparknmt.io.Schemas;
+import io.sparknmt.model.ModelBundle;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Encoders;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.functions;
+import org.apache.spark.sql.types.StructType;
+import org.apache.spark.storage.StorageLevel;
+import org.apache.spark.util.CollectionAccumulator;
+
+/**
+ * One run on the driver: read the input, repartition, translate (the partition function on the
+ * executors), write, and count per input file and status for the summary. {@link IncrementalRun}
+ * drives the same steps per group of files.
+ */
+final class TranslationRun {
+    private static final String ROWS = "rows";
+    private static final String SRC = "src";
+    private static final String TGT = "tgt";
+
+    final SparkSession spark;
+    final ModelBundle bundle;
+    final JobSettings settings;
+    private final Broadcast<ModelBundle> model;
+    private final PartitionSettings partition;
+    private final long t0;
+    private long translateNanos;
+    private long rowsIn;
+    private final Map<String, long[]> byStatus = new TreeMap<>();
+    private final Map<String, long[]> executors = new TreeMap<>();
+
+    TranslationRun(SparkSession spark, Broadcast<ModelBundle> model, ModelBundle bundle, JobSettings settings,
+                   PartitionSettings partition, long t0) {
+        this.spark = spark;
+        this.model = model;
+        this.bundle = bundle;
+        this.settings = settings;
+        this.partition = partition;
+        this.t0 = t0;
+    }
+
+    /** Translates everything, writes it, and reports. */
+    RunSummary once() {
+        String[] files = CorpusReader.files(spark, settings.input());
+        Dataset<Row> translated = translate(read(files, false));
+        try {
+            Map<String, Map<String, long[]>> perFile = stats(translated);
+            CorpusWriter.write(translated, settings.outputFormat(), settings.output(), settings.overwrite());
+            List<RunSummary.InputReport> inputs = new ArrayList<>();
+            for (String f : files) {
+                inputs.add(report(translated, f, perFile));
+            }
+            return summary(inputs, 0);
+        } finally {
+            translated.unpersist();
+        }
+    }
+
+    /** The rows of {@code files}; {@code perFileIds}: ids count from 0 in each file (incremental runs). */
+    Dataset<Row> read(String[] files, boolean perFileIds) {
+        return CorpusReader.read(spark, settings.inputFormat(), files, settings.columns(), perFileIds);
+    }
+
+    /** Repartitions, translates (persisted: the statistics and the write read the same rows). */
+    Dataset<Row> translate(Dataset<Row> input) {
+        rowsIn += input.count();
+        int partitions = settings.numPartitions(input.rdd().getNumPartitions(), spark.sparkContext().defaultParallelism());
+        StructType outSchema = Schemas.output(partition.nBest() > 1, partition.emitTokens());
+        CollectionAccumulator<TaskStats> taskStats = spark.sparkContext().collectionAccumulator("spark-nmt task stats");
+        Dataset<Row> translated = input.repartition(partitions)
+                .mapPartitions(new TranslatePartition(model, partition, taskStats), Encoders.row(outSchema))
+                .persist(StorageLevel.MEMORY_AND_DISK());
+        long t = System.nanoTime();
+        translated.count(); // translate now, once; later reads hit the persisted rows
+        translateNanos += System.nanoTime() - t;
+        for (TaskStats ts : taskStats.value()) {
+            long[] acc = executors.computeIfAbsent(ts.executor(), k -> new long[2]);
+            acc[0] += ts.targetTokens();
+            acc[1] += ts.translateNanos();
+        }
+        return translated;
+    }
+
+    /** file -> status -> {rows, source tokens, target tokens}; also adds into the run's totals by status. */
+    Map<String, Map<String, long[]>> stats(Dataset<Row> translated) {
+        Map<String, Map<String, long[]>> perFile = new TreeMap<>();
+        for (Row r : translated.groupBy(Schemas.SOURCE_FILE, Schemas.STATUS).agg(functions.count(functions.lit(1)).as(ROWS),
+                functions.sum(Schemas.SRC_TOKEN_COUNT).as(SRC), functions.sum(Schemas.TGT_TOKEN_COUNT).as(TGT)).collectAsList()) {
+            long[] v = {r.getLong(r.fieldIndex(ROWS)), longOrZero(r, SRC), longOrZero(r, TGT)};
+            String file = r.isNullAt(r.fieldIndex(Schemas.SOURCE_FILE)) ? "" : r.getAs(Schemas.SOURCE_FILE);
+            String status = r.getAs(Schemas.STATUS);
+            perFile.computeIfAbsent(file, k -> new TreeMap<>()).put(status, v);
+            long[] tot = byStatus.computeIfAbsent(status, k -> new long[3]);
+            for (int i = 0; i < 3; i++) {
+                tot[i] += v[i];
+            }
+        }
+        return perFile;
+    }
+
+    private static long longOrZero(Row r, String column) {
+        int i = r.fieldIndex(column);
+        return r.isNullAt(i) ? 0 : r.getLong(i);
+    }
+
+    /** What happened to one input file: translated, or failed with the reason. */
+    RunSummary.InputReport report(Dataset<Row> translated, String file, Map<String, Map<String, long[]>> perFile) {
+        Map<String, long[]> st = perFile.getOrDefault(file, Map.of());
+        String failure = fileFailure(translated, file, st);
+        return new RunSummary.InputReport(file, failure == null ? "translated" : "failed", rowsOf(st), failure);
+    }
+
+    /** The reason a whole file could not be read, or null. */
+    String fileFailure(Dataset<Row> translated, String file, Map<String, long[]> st) {
+        if (!st.containsKey(RowStatus.ERROR.value())) {
+            return null;
+        }
+        List<Row> r = translated.filter(functions.col(Schemas.SOURCE_FILE).equalTo(file)
+                        .and(functions.col(Schemas.MESSAGE).startsWith(Schemas.FILE_ERROR_PREFIX)))
+                .select(Schemas.MESSAGE).limit(1).collectAsList();
+        return r.isEmpty() ? null : r.get(0).getString(0);
+    }
+
+    static long rowsOf(Map<String, long[]> st) {
+        return st.values().stream().mapToLong(v -> v[0]).sum();
+    }
+
+    RunSummary summary(List<RunSummary.InputReport> inputs, long skippedRows) {
+        return new RunSummary(settings.input(), settings.output(), bundle.fingerprint(), spark.sparkContext().applicationId(),
+                spark.sparkContext().master(), rowsIn, Map.copyOf(byStatus), List.copyOf(inputs), skippedRows,
+                Map.copyOf(executors), translateNanos, System.nanoTime() - t0, 0);
+    }
+}
