@@ -33,6 +33,24 @@ import java.util.regex.Pattern;
  */
 public final class MarianTokenizer implements AutoCloseable {
 
+    static {
+        offline();
+    }
+
+    /**
+     * DJL's SentencePiece binding calls {@code Ec2Utils.callHome} when a processor is made: on EC2
+     * it asks the instance metadata service for the instance id and sends it to a DJL telemetry
+     * bucket, once a day per JVM. The job makes no network call of its own, so both of DJL's
+     * switches are turned on here, in every JVM that loads a tokenizer (driver and executors),
+     * before the first processor exists: offline mode (no call home, no download of native
+     * libraries: they ship in the jar) and the tracking opt-out. DJL reads environment variables
+     * first; {@code jobs/} scripts export both as well.
+     */
+    public static void offline() {
+        System.setProperty("ai.djl.offline", "true");
+        System.setProperty("OPT_OUT_TRACKING", "true");
+    }
+
     /** Python's {@code re.compile(">>.+<<")}: '.' excludes only '\n'. */
     private static final Pattern LANGUAGE_CODE = Pattern.compile(">>.+<<", Pattern.UNIX_LINES);
     private static final char SPIECE_UNDERLINE = '\u2581';
