@@ -70,10 +70,31 @@ public final class ModelBundle implements Serializable {
             checkVocab(dir.resolve(separate ? "target_vocab.json" : "vocab.json"), targetVocab, config.decoderVocabSize());
             byte[] src = readRequired(dir.resolve("source.spm"));
             byte[] tgt = readRequired(dir.resolve("target.spm"));
+            checkTokenizer(dir, src, tgt, vocab, targetVocab);
             String fp = fingerprint(dir);
             return new ModelBundle(weights, gen, src, tgt, vocab, targetVocab, maxLen, fp);
         } catch (IOException e) {
             throw new ModelFormatException(dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Opens the tokenizer once on the driver, so that a corrupt SentencePiece file or a vocabulary
+     * without its special tokens is a model error (exit 3) naming the file, not a failure of every
+     * executor task.
+     */
+    private static void checkTokenizer(Path dir, byte[] src, byte[] tgt, Map<String, Integer> vocab,
+                                       Map<String, Integer> targetVocab) {
+        try {
+            MarianTokenizer.checkSentencePiece(src, dir.resolve("source.spm").toString());
+            MarianTokenizer.checkSentencePiece(tgt, dir.resolve("target.spm").toString());
+        } catch (IllegalArgumentException e) {
+            throw new ModelFormatException(e.getMessage(), e);
+        }
+        try {
+            new MarianTokenizer(src, tgt, vocab, targetVocab).close();
+        } catch (RuntimeException e) {
+            throw new ModelFormatException(dir.resolve("vocab.json") + ": " + e.getMessage(), e);
         }
     }
 

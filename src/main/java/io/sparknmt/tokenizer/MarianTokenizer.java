@@ -101,6 +101,18 @@ public final class MarianTokenizer implements AutoCloseable {
         this.source = src;
     }
 
+    /**
+     * Checks that {@code spm} is a SentencePiece model the native library loads; the message of
+     * the exception names {@code file}.
+     */
+    public static void checkSentencePiece(byte[] spm, String file) {
+        try {
+            new SpTokenizer(spm).close();
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException(file + ": not a SentencePiece model (" + e + ")", e);
+        }
+    }
+
     /** Loads the tokenizer files of a Hugging Face Marian model directory. */
     public static MarianTokenizer load(Path modelDir) throws IOException {
         boolean separate = false;

@@ -205,6 +205,17 @@ class TranslateJobTest {
                     tmp.resolve("x").toString(), "--input-format", "docx"));
             assertEquals(3, TranslateJob.run("--model", tmp.resolve("nope").toString(), "--input", CORPUS.toString(),
                     "--output", tmp.resolve("y").toString()));
+            Path badSpm = tmp.resolve("bad-spm-model");
+            Files.createDirectories(badSpm);
+            try (Stream<Path> files = Files.list(MODEL)) {
+                for (Path f : files.toList()) {
+                    Files.copy(f, badSpm.resolve(f.getFileName().toString()));
+                }
+            }
+            Files.writeString(badSpm.resolve("source.spm"), "garbage");
+            assertEquals(3, TranslateJob.run("--model", badSpm.toString(), "--input", CORPUS.toString(),
+                    "--output", tmp.resolve("v").toString()));
+            assertTrue(buf.toString(StandardCharsets.UTF_8).contains("source.spm"));
             assertEquals(4, TranslateJob.run("--model", MODEL.toString(), "--input", tmp.resolve("none.txt").toString(),
                     "--output", tmp.resolve("z").toString()));
             assertEquals(2, TranslateJob.run("--model", MODEL.toString(), "--input", CORPUS.toString(),
