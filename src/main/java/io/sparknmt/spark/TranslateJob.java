@@ -2,6 +2,9 @@ package io.sparknmt.spark;
 
 import io.sparknmt.decode.ModelBundle;
 import io.sparknmt.io.CorpusReader;
+import io.sparknmt.io.OutputGuard;
+import io.sparknmt.io.ReportFiles;
+import io.sparknmt.io.UsageException;
 import io.sparknmt.io.CorpusWriter;
 import io.sparknmt.io.InputFormat;
 import io.sparknmt.io.OutputFormat;
@@ -86,6 +89,7 @@ public final class TranslateJob implements java.util.concurrent.Callable<Integer
             System.err.println("spark-nmt: " + ex.getMessage());
             LOG.error("job failed", ex);
             return ex instanceof ModelFormatException ? EXIT_MODEL
+                    : ex instanceof UsageException ? EXIT_USAGE
                     : ex instanceof CorpusReader.InputException ? EXIT_INPUT
                     : ex instanceof IllegalArgumentException ? EXIT_USAGE : EXIT_FAILURE;
         });
@@ -105,6 +109,9 @@ public final class TranslateJob implements java.util.concurrent.Callable<Integer
         if (opts.commitEveryFiles < 1) {
             throw new IllegalArgumentException("--commit-every-files must be >= 1, got " + opts.commitEveryFiles);
         }
+        // Before the model is loaded: an output that exists, or one that --overwrite must never delete.
+        OutputGuard.check(hadoopConf(sparkConf()), opts.output, opts.overwrite, opts.incremental,
+                java.util.List.of(opts.input, opts.model));
         long t0 = System.nanoTime();
         ModelBundle bundle = ModelBundle.load(ModelFetcher.localDirectory(opts.model));
         long t1 = System.nanoTime();
@@ -126,7 +133,7 @@ public final class TranslateJob implements java.util.concurrent.Callable<Integer
             summary = s.withExitCode(code);
             System.out.println(summary.human());
             if (opts.report != null) {
-                Files.writeString(Path.of(opts.report), summary.json());
+                ReportFiles.write(spark.sparkContext().hadoopConfiguration(), opts.report, summary.json());
             }
             return code;
         } finally {
@@ -366,6 +373,15 @@ public final class TranslateJob implements java.util.concurrent.Callable<Integer
         return new PartitionSettings(beams, opts.nBest, maxOut + 1, maxIn, opts.maxBatchTokens, opts.maxBatchSentences,
                 opts.targetLang, window, (long) opts.taskMemoryMb << 20, opts.outputFormat() == OutputFormat.ARROW,
                 opts.kernelThreads);
+    }
+
+    /** The Hadoop configuration the session will have: Hadoop's defaults plus the {@code spark.hadoop.*} settings. */
+    static org.apache.hadoop.conf.Configuration hadoopConf(SparkConf conf) {
+        org.apache.hadoop.conf.Configuration h = new org.apache.hadoop.conf.Configuration();
+        for (scala.Tuple2<String, String> e : conf.getAllWithPrefix("spark.hadoop.")) {
+            h.set(e._1(), e._2());
+        }
+        return h;
     }
 
     private SparkConf sparkConf() {
