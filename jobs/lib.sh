@@ -25,3 +25,7 @@ nmt_classpath() {
 nmt_java() {
   if [[ -n ${JAVA_HOME:-} ]]; then echo "$JAVA_HOME/bin/java"; else echo java; fi
 }
+
+# No network call at run time: DJL's SentencePiece binding would call home (EC2 metadata, a
+# telemetry bucket) without these; MarianTokenizer sets the same as system properties.
+export DJL_OFFLINE=true OPT_OUT_TRACKING=true

@@ -13,7 +13,7 @@ to produce weights. The reference used for parity is tools/reference/marian_ref.
 Usage: OPENBLAS_CORETYPE=SKYLAKEX python3 tools/sample-model/train.py \
           --data ../shared/data/multi30k --out sample-data/model --minutes 40
 """
-import argparse, json, math, os, random, struct, sys, time
+import argparse, json, math, os, random, shutil, struct, sys, time
 
 import numpy as np
 import sentencepiece as spm
@@ -184,6 +184,34 @@ def write_safetensors(path, tensors, dtype="F16"):
             f.write(b)
 
 
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+        data = f.read()
+    dtypes = {"F16": np.float16, "F32": np.float32}
+    return {name: np.frombuffer(data[e["data_offsets"][0]:e["data_offsets"][1]],
+                                dtype=dtypes[e["dtype"]]).reshape(e["shape"])
+            for name, e in header.items() if name != "__metadata__"}
+
+
+def load_exported(model, path):
+    """The inverse of export(): the weights of an exported model, into a fresh Marian."""
+    t = read_safetensors(path)
+    params = {"shared.weight": "model.shared.weight", "final_logits_bias": "final_logits_bias"}
+    for side, layers in (("encoder", "enc"), ("decoder", "dec")):
+        for n, l in enumerate(getattr(model, layers)):
+            for name, _ in l.named_parameters():
+                params[f"{layers}.{n}.{name}"] = f"model.{side}.layers.{n}.{name}"
+    state = model.state_dict()
+    with torch.no_grad():
+        for mine, theirs in params.items():
+            if tuple(state[mine].shape) != tuple(t[theirs].shape):
+                raise SystemExit(f"{path}: {theirs} has shape {list(t[theirs].shape)}, "
+                                 f"expected {list(state[mine].shape)}")
+            state[mine].copy_(torch.from_numpy(t[theirs].astype(np.float32)))
+
+
 def export(model, vocab, args, out):
     V, d = len(vocab), args.d_model
     t = {"model.shared.weight": model.shared.weight,
@@ -237,19 +265,31 @@ def main():
     ap.add_argument("--warmup", type=int, default=800)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--init-from", help="continue from an exported model directory: its SentencePiece "
+                    "models, vocab.json and weights are reused (the tokenizers stay the same)")
+    ap.add_argument("--start-step", type=int, default=0,
+                    help="learning-rate schedule position to start from (with --init-from)")
     args = ap.parse_args()
     random.seed(args.seed); torch.manual_seed(args.seed); torch.set_num_threads(args.threads)
     os.makedirs(args.out, exist_ok=True)
 
     src_train = read_lines(os.path.join(args.data, "train.en"))
     tgt_train = read_lines(os.path.join(args.data, "train.de"))
-    src_sp = train_spm(src_train, os.path.join(args.out, "source"), args.spm_vocab)
-    tgt_sp = train_spm(tgt_train, os.path.join(args.out, "target"), args.spm_vocab)
-    os.replace(os.path.join(args.out, "source.model"), os.path.join(args.out, "source.spm"))
-    os.replace(os.path.join(args.out, "target.model"), os.path.join(args.out, "target.spm"))
-    for side in ("source", "target"):
-        os.remove(os.path.join(args.out, side + ".vocab"))
-    vocab = build_vocab(src_sp, tgt_sp)
+    if args.init_from:
+        for name in ("source.spm", "target.spm"):
+            shutil.copyfile(os.path.join(args.init_from, name), os.path.join(args.out, name))
+        src_sp = spm.SentencePieceProcessor(model_file=os.path.join(args.out, "source.spm"))
+        tgt_sp = spm.SentencePieceProcessor(model_file=os.path.join(args.out, "target.spm"))
+        with open(os.path.join(args.init_from, "vocab.json"), encoding="utf-8") as f:
+            vocab = json.load(f)
+    else:
+        src_sp = train_spm(src_train, os.path.join(args.out, "source"), args.spm_vocab)
+        tgt_sp = train_spm(tgt_train, os.path.join(args.out, "target"), args.spm_vocab)
+        os.replace(os.path.join(args.out, "source.model"), os.path.join(args.out, "source.spm"))
+        os.replace(os.path.join(args.out, "target.model"), os.path.join(args.out, "target.spm"))
+        for side in ("source", "target"):
+            os.remove(os.path.join(args.out, side + ".vocab"))
+        vocab = build_vocab(src_sp, tgt_sp)
     V, pad = len(vocab), vocab["<pad>"]
     print(f"vocab {V}", flush=True)
     pairs = [(encode(src_sp, vocab, s), encode(tgt_sp, vocab, t)[:-1])
@@ -257,9 +297,12 @@ def main():
     pairs = [p for p in pairs if len(p[0]) <= 100 and len(p[1]) <= 100]
 
     model = Marian(V, args.d_model, args.heads, args.ffn, args.layers, args.layers, pad)
+    if args.init_from:
+        load_exported(model, os.path.join(args.init_from, "model.safetensors"))
     opt = torch.optim.Adam(model.parameters(), lr=args.lr, betas=(0.9, 0.98), eps=1e-9)
     sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min((s + 1) / args.warmup, math.sqrt(args.warmup / (s + 1))))
+        opt, lambda s: min((s + 1 + args.start_step) / args.warmup,
+                           math.sqrt(args.warmup / (s + 1 + args.start_step))))
     start, step = time.time(), 0
     for epoch in range(args.max_epochs):
         model.train(); tot, n = 0.0, 0

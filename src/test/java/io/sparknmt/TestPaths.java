@@ -20,8 +20,8 @@ public final class TestPaths {
         return repo().resolve("src/test/resources/fixtures");
     }
 
-    /** Multi30k, beside the checkout as the project's shared data, if present. */
+    /** Multi30k's test_2016_flickr en/de pair, shipped with the tests (see its README.md). */
     public static Path multi30k() {
-        return repo().resolve("../shared/data/multi30k").normalize();
+        return repo().resolve("src/test/resources/multi30k");
     }
 }

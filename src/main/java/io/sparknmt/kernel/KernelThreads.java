@@ -115,12 +115,17 @@ public final class KernelThreads implements AutoCloseable {
             h.seq++;            // volatile write: publishes the job fields above
             LockSupport.unpark(h.thread);
         }
-        kernels.linearPanels(x, xOff, m, w, bias, y, yOff, from(0), from(1));
-        for (int spins = 0; pending.get() != 0; spins++) {
-            if (spins < 20_000) {
-                Thread.onSpinWait();
-            } else {
-                LockSupport.parkNanos(this, 20_000L);
+        try {
+            kernels.linearPanels(x, xOff, m, w, bias, y, yOff, from(0), from(1));
+        } finally {
+            // Also when the owner's own part threw: the helpers are still writing into y, and the
+            // caller may reuse y (or retry the batch) as soon as this returns.
+            for (int spins = 0; pending.get() != 0; spins++) {
+                if (spins < 20_000) {
+                    Thread.onSpinWait();
+                } else {
+                    LockSupport.parkNanos(this, 20_000L);
+                }
             }
         }
         Throwable f = failure;

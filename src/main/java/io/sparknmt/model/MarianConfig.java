@@ -48,6 +48,12 @@ public record MarianConfig(
         int decoderStartId,
         int forcedEosId) implements Serializable {
 
+    /**
+     * Most positions accepted: the sinusoidal table and the search buffers are sized by it, so a
+     * hostile config must not choose their size.
+     */
+    public static final int MAX_POSITIONS = 16384;
+
     public MarianConfig {
         requirePositive("d_model", dModel);
         requirePositive("encoder_layers", encoderLayers);
@@ -59,6 +65,10 @@ public record MarianConfig(
         requirePositive("vocab_size", vocabSize);
         requirePositive("decoder_vocab_size", decoderVocabSize);
         requirePositive("max_position_embeddings", maxPositions);
+        if (maxPositions > MAX_POSITIONS) {
+            throw new ModelFormatException("config.json: max_position_embeddings " + maxPositions + " is over the "
+                    + MAX_POSITIONS + " this engine accepts (Marian models use 512 to 1024)");
+        }
         if (dModel % 2 != 0) {
             throw new ModelFormatException("config.json: d_model " + dModel + " must be even (sinusoidal positions)");
         }

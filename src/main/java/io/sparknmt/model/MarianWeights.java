@@ -103,6 +103,10 @@ public final class MarianWeights implements Serializable {
                 ? st.read(biasName, 1, c.decoderVocabSize())
                 : new float[c.decoderVocabSize()]);
 
+        if ((long) c.maxPositions() * d > Integer.MAX_VALUE - 8) {
+            throw new ModelFormatException("config.json: a positional table of max_position_embeddings "
+                    + c.maxPositions() + " x d_model " + d + " does not fit one array");
+        }
         float[] table = Positions.sinusoidal(c.maxPositions(), d);
         t.put(ENCODER_POSITIONS, checkedPositions(st, ENCODER_POSITIONS, table, c));
         t.put(DECODER_POSITIONS, checkedPositions(st, DECODER_POSITIONS, table, c));

@@ -27,6 +27,9 @@ public final class Safetensors implements AutoCloseable {
     /** Largest header accepted (the format's own limit is 100 MB). */
     static final long MAX_HEADER_BYTES = 100L * 1024 * 1024;
 
+    /** Largest tensor accepted: one Java byte buffer (the largest Marian tensors are a few hundred MB). */
+    static final long MAX_TENSOR_BYTES = Integer.MAX_VALUE - 8;
+
     /** One tensor's header entry. Offsets are relative to the start of the data section. */
     public record Entry(String name, String dtype, int[] shape, long begin, long end) {
         public long elements() {
@@ -144,19 +147,28 @@ public final class Safetensors implements AutoCloseable {
                 throw new ModelFormatException(where + ": shape " + shapeNode + " of " + dtype + " needs "
                         + expectBytes + " bytes, data_offsets give " + (end - begin));
             }
-            if (elements > Integer.MAX_VALUE - 8) {
-                throw new ModelFormatException(where + ": " + elements + " elements exceed one Java array");
+            if (expectBytes > MAX_TENSOR_BYTES) {
+                throw new ModelFormatException(where + ": " + expectBytes + " bytes; spark-nmt reads tensors of up to "
+                        + MAX_TENSOR_BYTES + " bytes (2 GiB) each: not supported");
             }
             out.put(name, new Entry(name, dtype, shape, begin, end));
         }
+        // Every pair of non-empty tensors, not only neighbours: sorted by start, each one must begin
+        // at or after the furthest end seen so far (an empty entry between two overlapping ones
+        // must not hide them from each other).
         List<Entry> sorted = new ArrayList<>(out.values());
         sorted.sort(Comparator.comparingLong(Entry::begin).thenComparingLong(Entry::end));
-        for (int i = 1; i < sorted.size(); i++) {
-            Entry prev = sorted.get(i - 1);
-            Entry cur = sorted.get(i);
-            if (cur.begin() < prev.end() && cur.end() > cur.begin()) {
-                throw new ModelFormatException(file + ": tensors " + prev.name() + " [" + prev.begin() + ", "
-                        + prev.end() + ") and " + cur.name() + " [" + cur.begin() + ", " + cur.end() + ") overlap");
+        Entry furthest = null;
+        for (Entry cur : sorted) {
+            if (cur.end() == cur.begin()) {
+                continue;
+            }
+            if (furthest != null && cur.begin() < furthest.end()) {
+                throw new ModelFormatException(file + ": tensors " + furthest.name() + " [" + furthest.begin() + ", "
+                        + furthest.end() + ") and " + cur.name() + " [" + cur.begin() + ", " + cur.end() + ") overlap");
+            }
+            if (furthest == null || cur.end() > furthest.end()) {
+                furthest = cur;
             }
         }
         return Collections.unmodifiableMap(out);

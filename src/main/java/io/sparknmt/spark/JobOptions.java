@@ -87,7 +87,7 @@ public final class JobOptions {
             description = "Exit with code 5 when the share of rows with status error exceeds R (default: ${DEFAULT-VALUE}).")
     double maxErrorRate;
 
-    @Option(names = "--report", paramLabel = "FILE", description = "Also write the run summary as JSON to FILE (local path).")
+    @Option(names = "--report", paramLabel = "FILE", description = "Also write the run summary as JSON to FILE (a local path or any Hadoop FS URI).")
     String report;
 
     @Option(names = "--incremental",

@@ -20,10 +20,14 @@ import org.apache.hadoop.fs.Path;
  * The run manifest of an incremental output location: per input file, what was translated, with
  * which model and options. Written atomically (temporary file, then rename) and only after Spark
  * has committed the output it describes, so a run killed at any point leaves either the old
- * manifest or the new one.
+ * manifest or the new one: rename over an existing file is not atomic on every Hadoop FileSystem,
+ * so the old one is first moved to {@link #PREVIOUS}, which {@link #read} uses while
+ * {@link #FILE} is missing.
  */
 final class Manifest {
     static final String FILE = "_manifest.json";
+    /** The previous manifest while the new one is moved into place; read when {@link #FILE} is missing. */
+    static final String PREVIOUS = "_manifest.json.old";
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** What is known about one input file. */
@@ -40,7 +44,12 @@ final class Manifest {
         Manifest m = new Manifest();
         Path f = new Path(output, FILE);
         if (!fs.exists(f)) {
-            return m;
+            // killed between moving the current manifest aside and moving the new one in: the
+            // previous one is still the truth (the new one's group is redone, replacing its partitions)
+            f = new Path(output, PREVIOUS);
+            if (!fs.exists(f)) {
+                return m;
+            }
         }
         JsonNode root;
         try (InputStream in = fs.open(f)) {
@@ -80,10 +89,14 @@ final class Manifest {
         }
         Path dst = new Path(output, FILE);
         // rename over an existing file is not atomic on every FileSystem: keep the old one until the new is in place
-        Path old = new Path(output, "_manifest.json.old");
-        fs.delete(old, false);
-        if (fs.exists(dst) && !fs.rename(dst, old)) {
-            throw new IOException("cannot move " + dst + " aside");
+        // At every moment one of dst and old holds a complete manifest: old is only removed while
+        // dst exists, and read() falls back to old when dst is missing.
+        Path old = new Path(output, PREVIOUS);
+        if (fs.exists(dst)) {
+            fs.delete(old, false);
+            if (!fs.rename(dst, old)) {
+                throw new IOException("cannot move " + dst + " aside");
+            }
         }
         if (!fs.rename(tmp, dst)) {
             throw new IOException("cannot rename " + tmp + " to " + dst);

@@ -1,11 +1,16 @@
 package io.sparknmt.spark;
 
 import io.sparknmt.io.CorpusReader;
+import io.sparknmt.io.OutputGuard;
+import io.sparknmt.io.ReportFiles;
+import io.sparknmt.io.UsageException;
 import io.sparknmt.model.ModelBundle;
+import io.sparknmt.model.ModelFiles;
+import io.sparknmt.tokenizer.MarianTokenizer;
 import io.sparknmt.model.ModelFormatException;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -72,6 +77,7 @@ public final class TranslateJob implements java.util.concurrent.Callable<Integer
             System.err.println("spark-nmt: " + ex.getMessage());
             LOG.error("job failed", ex);
             return ex instanceof ModelFormatException ? EXIT_MODEL
+                    : ex instanceof UsageException ? EXIT_USAGE
                     : ex instanceof CorpusReader.InputException ? EXIT_INPUT
                     : ex instanceof IllegalArgumentException ? EXIT_USAGE : EXIT_FAILURE;
         });
@@ -92,8 +98,11 @@ public final class TranslateJob implements java.util.concurrent.Callable<Integer
     public Integer call() throws IOException {
         // Every setting that needs no model is checked here, before the model or any input is read.
         JobSettings settings = new JobSettings(opts);
+        // Before the model is loaded: an output that exists, or one that --overwrite must never delete.
+        OutputGuard.check(hadoopConf(sparkConf(settings)), settings.output(), settings.overwrite(),
+                settings.incremental(), List.of(settings.input(), settings.model()));
         long t0 = System.nanoTime();
-        ModelBundle bundle = ModelBundle.load(ModelFetcher.localDirectory(settings.model()));
+        ModelBundle bundle = loadModel(ModelFetcher.localDirectory(settings.model()));
         long t1 = System.nanoTime();
         LOG.info("model {} loaded and checked in {} ms ({} parameters)", settings.model(), (t1 - t0) / 1_000_000,
                 bundle.weights().parameterCount());
@@ -113,7 +122,7 @@ public final class TranslateJob implements java.util.concurrent.Callable<Integer
             summary = s.withExitCode(code);
             System.out.println(summary.human());
             if (settings.report() != null) {
-                Files.writeString(Path.of(settings.report()), summary.json());
+                ReportFiles.write(spark.sparkContext().hadoopConfiguration(), settings.report(), summary.json());
             }
             return code;
         } finally {
@@ -138,6 +147,26 @@ public final class TranslateJob implements java.util.concurrent.Callable<Integer
             return EXIT_ERROR_RATE;
         }
         return EXIT_OK;
+    }
+
+    /**
+     * Loads and checks a model directory on the driver, the tokenizer included: whatever is wrong
+     * with it is a {@link ModelFormatException} (exit 3) naming the file, never a failure of every
+     * executor task.
+     */
+    static ModelBundle loadModel(java.nio.file.Path dir) {
+        ModelBundle bundle = ModelBundle.load(dir);
+        MarianTokenizer.check(ModelFiles.of(dir));
+        return bundle;
+    }
+
+    /** The Hadoop configuration the session will have: Hadoop's defaults plus the {@code spark.hadoop.*} settings. */
+    static org.apache.hadoop.conf.Configuration hadoopConf(SparkConf conf) {
+        org.apache.hadoop.conf.Configuration h = new org.apache.hadoop.conf.Configuration();
+        for (scala.Tuple2<String, String> e : conf.getAllWithPrefix("spark.hadoop.")) {
+            h.set(e._1(), e._2());
+        }
+        return h;
     }
 
     private SparkConf sparkConf(JobSettings settings) {

@@ -2,6 +2,7 @@ package io.sparknmt.tokenizer;
 
 import ai.djl.sentencepiece.SpTokenizer;
 import io.sparknmt.model.ModelFiles;
+import io.sparknmt.model.ModelFormatException;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -28,6 +29,24 @@ import java.util.regex.Pattern;
  * SentencePiece processors: close it when done.
  */
 public final class MarianTokenizer implements AutoCloseable {
+
+    static {
+        offline();
+    }
+
+    /**
+     * DJL's SentencePiece binding calls {@code Ec2Utils.callHome} when a processor is made: on EC2
+     * it asks the instance metadata service for the instance id and sends it to a DJL telemetry
+     * bucket, once a day per JVM. The job makes no network call of its own, so both of DJL's
+     * switches are turned on here, in every JVM that loads a tokenizer (driver and executors),
+     * before the first processor exists: offline mode (no call home, no download of native
+     * libraries: they ship in the jar) and the tracking opt-out. DJL reads environment variables
+     * first; {@code jobs/} scripts export both as well.
+     */
+    public static void offline() {
+        System.setProperty("ai.djl.offline", "true");
+        System.setProperty("OPT_OUT_TRACKING", "true");
+    }
 
     /** Python's {@code re.compile(">>.+<<")}: '.' excludes only '\n'. */
     private static final Pattern LANGUAGE_CODE = Pattern.compile(">>.+<<", Pattern.UNIX_LINES);
@@ -77,6 +96,40 @@ public final class MarianTokenizer implements AutoCloseable {
             throw e;
         }
         this.source = src;
+    }
+
+    /**
+     * Opens a model directory's tokenizer once and closes it, so that the driver finds a corrupt
+     * SentencePiece file or a vocabulary without its special tokens before any task runs: a
+     * {@link ModelFormatException} (the job's exit 3) naming the file, instead of a failure of
+     * every executor task.
+     */
+    public static void check(ModelFiles files) {
+        byte[][] spm = new byte[2][];
+        Path[] names = {files.sourceSpm(), files.targetSpm()};
+        Map<String, Integer> vocab;
+        Map<String, Integer> targetVocab;
+        try {
+            for (int i = 0; i < 2; i++) {
+                spm[i] = ModelFiles.readRequired(names[i]);
+            }
+            vocab = ModelFiles.readVocab(files.sourceVocab());
+            targetVocab = files.separateVocabs() ? ModelFiles.readVocab(files.targetVocab()) : vocab;
+        } catch (IOException e) {
+            throw new ModelFormatException(files.dir() + ": " + e.getMessage(), e);
+        }
+        for (int i = 0; i < 2; i++) {
+            try {
+                new SpTokenizer(spm[i]).close();
+            } catch (RuntimeException e) {
+                throw new ModelFormatException(names[i] + ": not a SentencePiece model (" + e + ")", e);
+            }
+        }
+        try {
+            new MarianTokenizer(spm[0], spm[1], vocab, targetVocab).close();
+        } catch (RuntimeException e) {
+            throw new ModelFormatException(files.sourceVocab() + ": " + e.getMessage(), e);
+        }
     }
 
     /** Loads the tokenizer files of a model directory (their names: {@link ModelFiles}). */

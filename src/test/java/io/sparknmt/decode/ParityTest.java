@@ -137,14 +137,51 @@ class ParityTest {
                 same++;
                 assertEquals(p.get("beam4_score").asDouble(), out.get(i).best().score(), 1e-3, "sentence " + i);
                 assertEquals(p.get("beam4_text").asText(), out.get(i).text(), "sentence " + i);
-                JsonNode nbest = p.get("beam4_nbest");
-                assertEquals(nbest.size(), out.get(i).nBest().size(), "n-best size of sentence " + i);
+                assertNBestEquals(p.get("beam4_nbest"), out.get(i), 1e-3, "sentence " + i);
             } else {
                 diffs.add(i);
             }
         }
         System.out.printf("parity: beam-4 identical %d/%d; differing: %s%n", same, src.length, diffs);
         assertTrue(same >= Math.ceil(0.97 * src.length), same + "/" + src.length + " identical; differing " + diffs);
+    }
+
+    /** Every n-best hypothesis: the same ids in the same order, scores within {@code tol}. */
+    private static void assertNBestEquals(JsonNode expect, Translation got, double tol, String what) {
+        assertEquals(expect.size(), got.nBest().size(), what + ": n-best size");
+        for (int k = 0; k < expect.size(); k++) {
+            Hypothesis h = got.nBest().get(k).hypothesis();
+            int kk = k;
+            assertArrayEquals(ints(expect.get(k).get("ids")), withEos(h), () -> what + ": n-best " + kk + " ids");
+            assertEquals(expect.get(k).get("score").asDouble(), h.score(), tol, what + ": n-best " + k + " score");
+        }
+    }
+
+    /**
+     * Beams that run to max length (forced {@code </s>}), greedy cut at max length, and length
+     * penalties other than 1.0, against the reference (parity_variants.jsonl): best ids and the
+     * whole n-best list, ids and scores.
+     */
+    @Test
+    void maxLengthAndLengthPenaltyVariantsMatchTheReference() throws IOException {
+        List<JsonNode> rows = Fixtures.jsonl("parity_variants.jsonl");
+        assertTrue(rows.size() >= 200);
+        java.util.Map<String, int[]> sameByVariant = new java.util.TreeMap<>();
+        for (JsonNode r : rows) {
+            JsonNode v = r.get("variant");
+            int beams = v.get("num_beams").asInt();
+            DecodeOptions opt = new DecodeOptions(beams, v.get("max_length").asInt(),
+                    v.get("length_penalty").asDouble(), beams);
+            Translation t = engine.translateIds(new int[][]{ints(r.get("src_ids"))}, opt).get(0);
+            int[] count = sameByVariant.computeIfAbsent(v.get("name").asText(), k -> new int[2]);
+            count[1]++;
+            if (java.util.Arrays.equals(ints(r.get("ids")), withEos(t.best()))) {
+                count[0]++;
+                assertNBestEquals(r.get("nbest"), t, 1e-4, v.get("name").asText() + ": " + r.get("text").asText());
+            }
+        }
+        sameByVariant.forEach((name, c) -> System.out.printf("parity variant %s: identical %d/%d%n", name, c[0], c[1]));
+        sameByVariant.forEach((name, c) -> assertTrue(c[0] >= Math.ceil(0.97 * c[1]), name + ": " + c[0] + "/" + c[1]));
     }
 
     static List<Translation> translateInBatches(int[][] src, DecodeOptions opt) {

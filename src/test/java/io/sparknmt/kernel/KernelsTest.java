@@ -1,6 +1,8 @@
 package io.sparknmt.kernel;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Random;
@@ -154,6 +156,34 @@ class KernelsTest {
             Thread.sleep(20);
         }
         assertEquals(0, helperThreads(), "kernel helper threads still alive after close");
+    }
+
+    /** When the owner's part of a split call throws, the call returns only after the helpers are done writing. */
+    @Test
+    void ownerFailureWaitsForTheHelpers() throws InterruptedException {
+        Random r = new Random(5);
+        int m = 512;
+        int k = 1024;
+        int n = 4096;
+        float[] x = rand(r, m * k);
+        PackedWeight pw = fast.pack(rand(r, n * k), n, k);
+        float[] y = new float[m * n];
+        java.util.Arrays.fill(y, Float.NaN);
+        try (KernelThreads group = KernelThreads.open(2)) {
+            // yOff -1: the owner's first store (row 0, column 0) is out of bounds; the helper's half is valid work
+            assertThrows(IndexOutOfBoundsException.class, () -> fast.linear(x, 0, m, pw, rand(r, n), y, -1));
+            float[] atReturn = y.clone();
+            int helperFrom = n / 2 + VectorKernels.NR; // well inside the helper's columns
+            long unwritten = 0;
+            for (int row = 0; row < m; row++) {
+                for (int col = helperFrom; col < n; col++) {
+                    unwritten += Float.isNaN(atReturn[row * n + col - 1]) ? 1 : 0;
+                }
+            }
+            assertEquals(0, unwritten, "helper outputs not yet written when linear() threw");
+            Thread.sleep(200);
+            assertArrayEquals(atReturn, y, "the output changed after linear() had returned");
+        }
     }
 
     private static long helperThreads() {

@@ -112,6 +112,30 @@ class SafetensorsTest {
     }
 
     @Test
+    void overlapIsFoundAcrossAnEmptyTensorBetweenTheTwo() throws IOException {
+        Path f = dir.resolve("ov0.safetensors");
+        SafetensorsWriter.writeRaw(f, "{\"a\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]},"
+                + "\"z\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[8,8]},"
+                + "\"b\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[12,28]}}", new byte[28]);
+        assertMentions(openFails(f), "overlap", "tensors a [0, 16) and b [12, 28)");
+    }
+
+    @Test
+    void tensorOverTwoGibIsRefusedByName() throws IOException {
+        // A sparse file: 3 GB of data section that takes no disk space.
+        Path f = dir.resolve("huge.safetensors");
+        long bytes = 3_000_000_000L;
+        byte[] header = ("{\"w\":{\"dtype\":\"F32\",\"shape\":[750000000],\"data_offsets\":[0," + bytes + "]}}")
+                .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        try (java.io.RandomAccessFile raf = new java.io.RandomAccessFile(f.toFile(), "rw")) {
+            raf.write(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(header.length).array());
+            raf.write(header);
+            raf.setLength(8 + header.length + bytes);
+        }
+        assertMentions(openFails(f), "tensor w", "3000000000 bytes", "2 GiB", "not supported");
+    }
+
+    @Test
     void shapeAndByteSizeDisagree() throws IOException {
         Path f = dir.resolve("s.safetensors");
         SafetensorsWriter.writeRaw(f, "{\"w\":{\"dtype\":\"F32\",\"shape\":[3,3],\"data_offsets\":[0,16]}}", new byte[16]);

@@ -122,7 +122,11 @@ class FaultToleranceIT {
         Path out = tmp.resolve("executor-kill");
         Path log = tmp.resolve("executor-kill.log");
         java.util.Set<Path> before = executorLogs();
-        Process submit = startSubmit(out, log, jobArgs(out, "--commit-every-files", "4"));
+        Path events = Files.createDirectories(tmp.resolve("executor-kill-events"));
+        List<String> conf = new ArrayList<>(CONF);
+        conf.add("spark.eventLog.enabled=true");
+        conf.add("spark.eventLog.dir=" + events.toUri());
+        Process submit = startSubmit(out, log, jobArgs(out, "--commit-every-files", "4"), conf);
         ProcessHandle victim = waitForWorkingExecutor(submit, log, before);
         victim.destroyForcibly(); // SIGKILL
         System.out.println("killed executor pid " + victim.pid());
@@ -130,6 +134,34 @@ class FaultToleranceIT {
         String text = Files.readString(log);
         assertEquals(0, submit.exitValue(), text);
         assertTrue(text.contains("rows         in 400, out 400"), text);
+        // The driver's own record of what happened: the executor was lost while it ran tasks, and
+        // those tasks ran again (attempt >= 1) and succeeded.
+        long removed = 0;
+        long lostTasks = 0;
+        long retriedOk = 0;
+        try (Stream<Path> s = Files.list(events)) {
+            for (Path f : s.toList()) {
+                for (String line : Files.readAllLines(f, StandardCharsets.UTF_8)) {
+                    JsonNode e = io.sparknmt.Fixtures.JSON.readTree(line);
+                    String type = e.path("Event").asText();
+                    if (type.equals("SparkListenerExecutorRemoved")) {
+                        removed++;
+                    } else if (type.equals("SparkListenerTaskEnd")) {
+                        String reason = e.path("Task End Reason").path("Reason").asText();
+                        if (reason.equals("ExecutorLostFailure")) {
+                            lostTasks++;
+                        } else if (reason.equals("Success") && e.path("Task Info").path("Attempt").asInt() >= 1) {
+                            retriedOk++;
+                        }
+                    }
+                }
+            }
+        }
+        System.out.printf("executor SIGKILL: executors removed %d, tasks lost with it %d, retried tasks that succeeded %d%n",
+                removed, lostTasks, retriedOk);
+        assertTrue(removed >= 1, "the event log shows no executor removed");
+        assertTrue(lostTasks >= 1, "the killed executor was running no task (the kill did not land mid-work)");
+        assertTrue(retriedOk >= 1, "no task was retried to success");
         assertSameAsClean("executor SIGKILL", out);
     }
 
@@ -146,13 +178,19 @@ class FaultToleranceIT {
         assertTrue(Files.exists(manifest), "a first group was committed: " + Files.readString(log));
         first.toHandle().destroyForcibly(); // SIGKILL the driver (client mode: the spark-submit JVM)
         first.waitFor(30, TimeUnit.SECONDS);
-        System.out.println("killed the driver after the first commit");
+        // What the dead driver had committed: some groups, not all (else the rerun proves nothing).
+        Path current = Files.exists(manifest) ? manifest : out.resolve(Manifest.PREVIOUS);
+        int committed = io.sparknmt.Fixtures.JSON.readTree(current.toFile()).path("files").size();
+        System.out.println("killed the driver with " + committed + " of 4 files committed");
+        assertTrue(committed >= 1 && committed < 4, "committed when killed: " + committed + " of 4");
         Path log2 = tmp.resolve("driver-kill-2.log");
         int rc = cluster.submit(StandaloneClusterIT.appJar(), TranslateJob.class.getName(), log2, CONF,
                 jobArgs(out, "--commit-every-files", "1"));
         String text = Files.readString(log2);
         assertEquals(0, rc, text);
-        assertTrue(text.matches("(?s).*inputs\\s+4 files: \\d translated, [1-4] skipped.*"), text);
+        // the rerun did exactly the rest
+        assertTrue(text.matches("(?s).*inputs\\s+4 files: " + (4 - committed) + " translated, " + committed
+                + " skipped.*"), text);
         assertSameAsClean("driver SIGKILL + restart", out);
     }
 
@@ -191,13 +229,17 @@ class FaultToleranceIT {
     }
 
     private Process startSubmit(Path out, Path log, List<String> args) throws IOException {
+        return startSubmit(out, log, args, CONF);
+    }
+
+    private Process startSubmit(Path out, Path log, List<String> args, List<String> conf) throws IOException {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.addAll(StandaloneCluster.jvmFlags());
         cmd.addAll(List.of("-Xmx1g", "-cp", cluster.home.resolve("jars") + File.separator + "*",
                 "org.apache.spark.deploy.SparkSubmit", "--master", cluster.masterUrl(), "--class",
                 TranslateJob.class.getName()));
-        for (String c : CONF) {
+        for (String c : conf) {
             cmd.add("--conf");
             cmd.add(c);
         }

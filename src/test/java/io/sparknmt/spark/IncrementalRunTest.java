@@ -78,9 +78,17 @@ class IncrementalRunTest {
         System.out.printf("incremental: first run %.1f s wall, second run %.1f s wall (0 rows translated, 50 skipped)%n",
                 first.get("wall_seconds").asDouble(), second.get("wall_seconds").asDouble());
 
+        // Killed while the manifest was being replaced (the current one moved aside, the new one
+        // not yet in place): the next run still knows what was done.
+        Files.move(out.resolve("_manifest.json"), out.resolve("_manifest.json.old"));
+        JsonNode afterGap = run(in, out, "after-gap");
+        assertEquals(0, afterGap.get("rows_translated").asLong(), afterGap.toString());
+
         Files.write(in.resolve("c.txt"), lines.subList(50, 60));
         JsonNode third = run(in, out, "third");
         assertEquals(10, third.get("rows_translated").asLong());
+        assertTrue(Files.exists(out.resolve("_manifest.json")));
+        assertTrue(!Files.exists(out.resolve("_manifest.json.old")), "the previous manifest is removed once replaced");
         assertEquals(50, third.get("rows_skipped").asLong());
         for (JsonNode i : third.get("inputs")) {
             boolean isNew = i.get("path").asText().endsWith("c.txt");

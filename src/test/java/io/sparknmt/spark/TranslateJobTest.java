@@ -205,6 +205,17 @@ class TranslateJobTest {
                     tmp.resolve("x").toString(), "--input-format", "docx"));
             assertEquals(3, TranslateJob.run("--model", tmp.resolve("nope").toString(), "--input", CORPUS.toString(),
                     "--output", tmp.resolve("y").toString()));
+            Path badSpm = tmp.resolve("bad-spm-model");
+            Files.createDirectories(badSpm);
+            try (Stream<Path> files = Files.list(MODEL)) {
+                for (Path f : files.toList()) {
+                    Files.copy(f, badSpm.resolve(f.getFileName().toString()));
+                }
+            }
+            Files.writeString(badSpm.resolve("source.spm"), "garbage");
+            assertEquals(3, TranslateJob.run("--model", badSpm.toString(), "--input", CORPUS.toString(),
+                    "--output", tmp.resolve("v").toString()));
+            assertTrue(buf.toString(StandardCharsets.UTF_8).contains("source.spm"));
             assertEquals(4, TranslateJob.run("--model", MODEL.toString(), "--input", tmp.resolve("none.txt").toString(),
                     "--output", tmp.resolve("z").toString()));
             assertEquals(2, TranslateJob.run("--model", MODEL.toString(), "--input", CORPUS.toString(),
@@ -212,6 +223,35 @@ class TranslateJobTest {
         } finally {
             System.setErr(err);
         }
+    }
+
+    @Test
+    void outputIsCheckedBeforeTheModelAndNeverDeletesTheInput() throws IOException {
+        // an existing output: refused before the model is even looked at (a missing model would be exit 3)
+        Path existing = Files.createDirectories(tmp.resolve("existing"));
+        assertEquals(2, TranslateJob.run("--model", tmp.resolve("no-model").toString(), "--input", CORPUS.toString(),
+                "--output", existing.toString()));
+        // --overwrite of a directory holding the input: refused, and the input is still there
+        Path area = Files.createDirectories(tmp.resolve("area"));
+        Path input = area.resolve("en.txt");
+        Files.copy(CORPUS, input);
+        assertEquals(2, TranslateJob.run("--model", MODEL.toString(), "--input", input.toString(),
+                "--output", area.toString(), "--overwrite"));
+        assertTrue(Files.exists(input), "--overwrite deleted the input");
+        assertEquals(2, TranslateJob.run("--model", MODEL.toString(), "--input", input.toString(),
+                "--output", MODEL.getParent().toString(), "--overwrite"));
+        assertTrue(Files.exists(MODEL.resolve("config.json")));
+    }
+
+    @Test
+    void reportGoesToAnyHadoopPath() throws IOException {
+        Path in = tmp.resolve("three.txt");
+        Files.write(in, Files.readAllLines(CORPUS).subList(0, 3));
+        Path report = tmp.resolve("reports/run.json");
+        assertEquals(0, TranslateJob.run("--model", MODEL.toString(), "--input", in.toString(), "--output",
+                tmp.resolve("out").toString(), "--beam-size", "1", "--report", "file://" + report));
+        JsonNode rep = new ObjectMapper().readTree(report.toFile());
+        assertEquals(3, rep.get("rows_in").asLong(), rep.toString());
     }
 
     @Test
