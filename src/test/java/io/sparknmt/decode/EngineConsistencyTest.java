@@ -2,6 +2,7 @@ package io.sparknmt.decode;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.sparknmt.kernel.KernelProvider;
@@ -85,11 +86,21 @@ class EngineConsistencyTest {
     }
 
     private static List<List<Hypothesis>> decode(int[][] src, DecodeOptions opt, Workspace ws) {
-        EncoderOutput enc = fast.encode(src, ws);
-        if (opt.beamSize() == 1) {
-            return java.util.Arrays.stream(GreedySearch.run(fast, gen, enc, opt, ws)).map(List::of).toList();
+        return decode(fast, src, opt, ws);
+    }
+
+    private static List<List<Hypothesis>> decode(MarianModel model, int[][] src, DecodeOptions opt) {
+        try (Workspace ws = new Workspace()) {
+            return decode(model, src, opt, ws);
         }
-        return BeamSearch.run(fast, gen, enc, opt, ws);
+    }
+
+    private static List<List<Hypothesis>> decode(MarianModel model, int[][] src, DecodeOptions opt, Workspace ws) {
+        EncoderOutput enc = model.encode(src, ws);
+        if (opt.beamSize() == 1) {
+            return java.util.Arrays.stream(GreedySearch.run(model, gen, enc, opt, ws)).map(List::of).toList();
+        }
+        return BeamSearch.run(model, gen, enc, opt, ws);
     }
 
     @Test
@@ -145,23 +156,48 @@ class EngineConsistencyTest {
         }
     }
 
+    /** A tiny model whose every step prefers {@code token} by a logit margin of about 50. */
+    private static MarianModel favouring(int token, String name) throws IOException {
+        Path m = TinyModels.write(dir.resolve(name), TinyModels.Spec.small(), 11, token);
+        return new MarianModel(MarianWeights.load(m, MarianConfig.read(m.resolve("config.json"))), KernelProvider.get());
+    }
+
     @Test
-    void maxLengthCutsAndSaysSo() {
-        Hypothesis[] h = GreedySearch.run(fast, gen, fast.encode(sources), DecodeOptions.greedy(3));
-        for (Hypothesis x : h) {
-            assertTrue(x.tokens().length <= 2);
-            if (!x.finished()) {
-                assertEquals(2, x.tokens().length);
-            }
+    void maxLengthCutsAndSaysSo() throws IOException {
+        // token 5 wins every step, so every sentence runs to max length (3: two generated tokens)
+        MarianModel m = favouring(5, "favours-5");
+        GenerationConfig noForcedEos = new GenerationConfig(gen.numBeams(), gen.maxLength(), gen.lengthPenalty(),
+                gen.badTokenIds(), -1);
+        for (Hypothesis x : GreedySearch.run(m, noForcedEos, m.encode(sources), DecodeOptions.greedy(3))) {
+            assertFalse(x.finished(), "cut at max length, so not finished");
+            assertArrayEquals(new int[]{5, 5}, x.tokens());
+        }
+        // with forced_eos_token_id the last position is </s>: finished, one token before it
+        assertEquals(0, gen.forcedEosId());
+        for (Hypothesis x : GreedySearch.run(m, gen, m.encode(sources), DecodeOptions.greedy(3))) {
+            assertTrue(x.finished(), "forced </s> at max length");
+            assertArrayEquals(new int[]{5}, x.tokens());
         }
     }
 
     @Test
-    void padIsNeverGenerated() {
+    void padIsNeverGenerated() throws IOException {
         int pad = fast.config().padId();
-        for (Hypothesis x : GreedySearch.run(fast, gen, fast.encode(sources), DecodeOptions.greedy(20))) {
-            for (int t : x.tokens()) {
-                assertTrue(t != pad);
+        MarianModel m = favouring(pad, "favours-pad");
+        // without the bad-words mask this model says nothing but pad: the check below can fail
+        GenerationConfig unmasked = new GenerationConfig(gen.numBeams(), gen.maxLength(), gen.lengthPenalty(),
+                new int[0], gen.forcedEosId());
+        Hypothesis[] raw = GreedySearch.run(m, unmasked, m.encode(sources), DecodeOptions.greedy(20));
+        assertEquals(pad, raw[0].tokens()[0], "the favoured pad wins when unmasked");
+        assertArrayEquals(new int[]{pad}, gen.badTokenIds());
+        for (DecodeOptions opt : List.of(DecodeOptions.greedy(20), new DecodeOptions(3, 20, 1.0, 3))) {
+            List<List<Hypothesis>> all = decode(m, sources, opt);
+            for (List<Hypothesis> hs : all) {
+                for (Hypothesis x : hs) {
+                    for (int t : x.tokens()) {
+                        assertTrue(t != pad, "pad generated with " + opt);
+                    }
+                }
             }
         }
     }

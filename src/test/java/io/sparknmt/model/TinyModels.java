@@ -52,6 +52,15 @@ public final class TinyModels {
 
     /** Writes config.json, generation_config.json and model.safetensors into {@code dir}. */
     public static Path write(Path dir, Spec s, long seed) throws IOException {
+        return write(dir, s, seed, -1);
+    }
+
+    /**
+     * As {@link #write(Path, Spec, long)}, with {@code final_logits_bias[favoured]} set to 50 (when
+     * {@code favoured >= 0}), so that every decoding step prefers that token by far unless it is
+     * masked.
+     */
+    public static Path write(Path dir, Spec s, long seed, int favoured) throws IOException {
         Files.createDirectories(dir);
         Files.writeString(dir.resolve("config.json"), configJson(s));
         Files.writeString(dir.resolve("generation_config.json"), "{\"num_beams\":3,\"max_length\":20,\"bad_words_ids\":[["
@@ -64,7 +73,11 @@ public final class TinyModels {
         if (!s.tied()) {
             w.put(TensorNames.LM_HEAD, t, new int[]{s.vocab(), d}, rand(r, s.vocab() * d, 0.5f));
         }
-        w.put(TensorNames.FINAL_LOGITS_BIAS, t, new int[]{1, s.vocab()}, rand(r, s.vocab(), 0.1f));
+        float[] bias = rand(r, s.vocab(), 0.1f);
+        if (favoured >= 0) {
+            bias[favoured] = 50f;
+        }
+        w.put(TensorNames.FINAL_LOGITS_BIAS, t, new int[]{1, s.vocab()}, bias);
         if (s.withPositions()) {
             float[] pe = Positions.sinusoidal(s.maxPos(), d);
             w.put(TensorNames.ENCODER_POSITIONS, t, new int[]{s.maxPos(), d}, pe);
