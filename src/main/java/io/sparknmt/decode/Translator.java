@@ -2,6 +2,7 @@ package io.sparknmt.decode;
 
 import io.sparknmt.kernel.KernelProvider;
 import io.sparknmt.kernel.Kernels;
+import io.sparknmt.model.SentenceRejectedException;
 import io.sparknmt.model.EncoderOutput;
 import io.sparknmt.model.GenerationConfig;
 import io.sparknmt.model.MarianModel;
@@ -126,7 +127,7 @@ public final class Translator implements AutoCloseable {
         for (int i = 0; i < n; i++) {
             ids[i] = tokenizer.encode(sentences.get(i));
             if (ids[i].length > maxSourceTokens) {
-                throw new IllegalArgumentException("sentence " + i + " has " + ids[i].length
+                throw new SentenceRejectedException("sentence " + i + " has " + ids[i].length
                         + " tokens, more than the model's " + maxSourceTokens);
             }
         }

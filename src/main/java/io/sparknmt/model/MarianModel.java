@@ -133,10 +133,10 @@ public final class MarianModel implements TranslationModel {
         for (int b = 0; b < batch; b++) {
             int len = ids.length(b);
             if (len == 0) {
-                throw new IllegalArgumentException("sentence " + b + " has no tokens (expected at least </s>)");
+                throw new SentenceRejectedException("sentence " + b + " has no tokens (expected at least </s>)");
             }
             if (len > config.maxPositions()) {
-                throw new IllegalArgumentException("sentence " + b + " has " + len
+                throw new SentenceRejectedException("sentence " + b + " has " + len
                         + " tokens, the model's max_position_embeddings is " + config.maxPositions());
             }
             lengths[b] = len;
@@ -163,7 +163,7 @@ public final class MarianModel implements TranslationModel {
 
     private void embedInto(float[] table, int vocab, int id, float[] pos, int position, float[] out, int off) {
         if (id < 0 || id >= vocab) {
-            throw new IllegalArgumentException("token id " + id + " is outside the vocabulary [0, " + vocab + ")");
+            throw new SentenceRejectedException("token id " + id + " is outside the vocabulary [0, " + vocab + ")");
         }
         int d = config.dModel();
         int e = id * d;

@@ -5,6 +5,7 @@ import io.sparknmt.decode.Translation;
 import io.sparknmt.decode.Translator;
 import io.sparknmt.io.RowStatus;
 import io.sparknmt.kernel.MemoryBudgetExceededException;
+import io.sparknmt.model.SentenceRejectedException;
 import io.sparknmt.model.Workspace;
 import java.util.ArrayList;
 import java.util.List;
@@ -18,8 +19,9 @@ import org.slf4j.LoggerFactory;
  * losing a row. A batch whose decoder state is predicted past the budget
  * ({@link io.sparknmt.model.DecoderSizing}) is split before it runs; one whose allocations are
  * refused by the task's memory account, or that runs out of direct memory, is retried in halves;
- * one that fails otherwise, sentence by sentence, so that only the culprit fails. Not
- * thread-safe; one per task.
+ * one with a sentence the model refuses ({@link SentenceRejectedException}), sentence by sentence,
+ * so that only the culprit fails. A heap {@code OutOfMemoryError} or any other exception (a bug)
+ * fails the task, with a log line saying so, and Spark retries it. Not thread-safe; one per task.
  */
 final class BatchRunner {
     private static final Logger LOG = LoggerFactory.getLogger(BatchRunner.class);
@@ -96,28 +98,43 @@ final class BatchRunner {
                     e.getMessage());
             halves(batch);
         } catch (OutOfMemoryError e) {
-            // One decoder-state block (heap, or off-heap past -XX:MaxDirectMemorySize) could
-            // not be allocated. Free the workspace's off-heap blocks and retry in halves.
+            if (!isDirectMemory(e)) {
+                // the heap: nothing a smaller batch of this task can be trusted to fix; Spark retries the task
+                LOG.error("the heap ran out translating a batch of {} sentences ({}): failing the task so that Spark "
+                        + "retries it; give executors more heap or lower --max-batch-tokens", batch.size(), e.toString());
+                throw e;
+            }
+            // One off-heap decoder-state block did not fit under -XX:MaxDirectMemorySize: free the
+            // workspace's off-heap blocks and retry in halves.
             workspace.release();
             if (batch.size() == 1) {
                 batch.get(0).fail(RowStatus.ERROR, "translation failed: " + e);
                 return;
             }
-            LOG.warn("a batch of {} sentences ran out of memory ({}); retrying it in halves", batch.size(),
+            LOG.warn("a batch of {} sentences ran out of direct memory ({}); retrying it in halves", batch.size(),
                     e.getMessage());
             halves(batch);
-        } catch (RuntimeException e) {
-            // a bad sentence (or a bug it triggers): retry one by one so that only it fails
+        } catch (SentenceRejectedException e) {
+            // a sentence the model cannot take: retry one by one so that only it fails
             if (batch.size() == 1) {
-                batch.get(0).fail(RowStatus.ERROR, "translation failed: " + e);
+                batch.get(0).fail(RowStatus.ERROR, "translation failed: " + e.getMessage());
                 return;
             }
-            LOG.warn("a batch of {} sentences failed ({}); retrying its sentences one by one", batch.size(),
-                    e.toString());
+            LOG.warn("a batch of {} sentences was refused ({}); retrying its sentences one by one", batch.size(),
+                    e.getMessage());
             for (Item it : batch) {
                 run(List.of(it));
             }
+        } catch (RuntimeException e) {
+            LOG.error("a bug stopped a batch of {} sentences: failing the task (Spark retries it)", batch.size(), e);
+            throw e;
         }
+    }
+
+    /** Whether an OutOfMemoryError is about direct (off-heap) memory rather than the heap. */
+    static boolean isDirectMemory(OutOfMemoryError e) {
+        String m = e.getMessage();
+        return m != null && m.toLowerCase(java.util.Locale.ROOT).contains("direct buffer memory");
     }
 
     private void halves(List<Item> batch) {

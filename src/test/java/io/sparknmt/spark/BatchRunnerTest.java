@@ -2,8 +2,10 @@ package io.sparknmt.spark;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.sparknmt.TestPaths;
@@ -113,5 +115,48 @@ class BatchRunnerTest {
             assertTrue(it.message.contains("--task-memory-mb"), it.message);
             assertNull(it.translation);
         }
+    }
+
+    @Test
+    void aSentenceTheModelRefusesFailsAloneAndTheOthersAreTranslated() {
+        DecodeOptions opt = new DecodeOptions(1, 64, 1.0, 1);
+        List<Item> batch = items();
+        int vocab = engine.model().sourceVocabSize();
+        batch.get(3).ids = new int[]{5, vocab + 1000, 0}; // a token id outside the vocabulary (pre-tokenized input)
+        run(batch, Long.MAX_VALUE, opt);
+        for (int i = 0; i < batch.size(); i++) {
+            Item it = batch.get(i);
+            if (i == 3) {
+                assertEquals(RowStatus.ERROR, it.status);
+                assertTrue(it.message.contains("outside the vocabulary"), it.message);
+            } else {
+                assertNull(it.status, "sentence " + i);
+                assertNotNull(it.translation, "sentence " + i);
+            }
+        }
+    }
+
+    @Test
+    void aBugFailsTheTaskInsteadOfBecomingErrorRows() {
+        DecodeOptions opt = new DecodeOptions(1, 64, 1.0, 1);
+        try (BufferAllocator task = new RootAllocator(Long.MAX_VALUE)) {
+            Workspace ws = new Workspace(new ArrowMemoryAccount(task));
+            ws.close(); // using a closed workspace is a programming error
+            BatchRunner runner = new BatchRunner(engine, opt, Long.MAX_VALUE, ws, task);
+            List<Item> batch = items();
+            assertThrows(IllegalStateException.class, () -> runner.run(batch));
+            for (Item it : batch) {
+                assertNull(it.status, "no row was marked as failed by a bug");
+            }
+        }
+    }
+
+    @Test
+    void onlyDirectMemoryExhaustionIsRetriedInHalves() {
+        assertTrue(BatchRunner.isDirectMemory(new OutOfMemoryError("Direct buffer memory")));
+        assertTrue(BatchRunner.isDirectMemory(new OutOfMemoryError(
+                "Cannot reserve 1048576 bytes of direct buffer memory (allocated: 33554432, limit: 33554432)")));
+        assertFalse(BatchRunner.isDirectMemory(new OutOfMemoryError("Java heap space")));
+        assertFalse(BatchRunner.isDirectMemory(new OutOfMemoryError()));
     }
 }
