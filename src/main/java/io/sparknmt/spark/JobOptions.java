@@ -1,5 +1,6 @@
 package io.sparknmt.spark;
 
+import io.sparknmt.io.UsageException;
 import io.sparknmt.io.InputFormat;
 import io.sparknmt.io.OutputFormat;
 import java.util.LinkedHashMap;
@@ -83,8 +84,9 @@ public final class JobOptions {
     @Option(names = "--overwrite", description = "Replace an existing output directory.")
     boolean overwrite;
 
-    @Option(names = "--max-error-rate", paramLabel = "R", defaultValue = "1.0",
-            description = "Exit with code 5 when the share of rows with status error exceeds R (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--max-error-rate", paramLabel = "R", defaultValue = "0.01",
+            description = "Exit with code 5 when the share of rows with status error exceeds R, in [0, 1]; the output "
+                    + "is written all the same (default: ${DEFAULT-VALUE}).")
     double maxErrorRate;
 
     @Option(names = "--report", paramLabel = "FILE", description = "Also write the run summary as JSON to FILE (a local path or any Hadoop FS URI).")
@@ -126,7 +128,7 @@ public final class JobOptions {
         try {
             return Enum.valueOf(type, value.trim().toUpperCase(java.util.Locale.ROOT));
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(option + " \"" + value + "\" is not one of "
+            throw new UsageException(option + " \"" + value + "\" is not one of "
                     + java.util.Arrays.toString(type.getEnumConstants()).toLowerCase(java.util.Locale.ROOT));
         }
     }

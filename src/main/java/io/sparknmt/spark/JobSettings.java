@@ -1,5 +1,6 @@
 package io.sparknmt.spark;
 
+import io.sparknmt.io.UsageException;
 import io.sparknmt.decode.DecodeOptions;
 import io.sparknmt.io.CorpusReader;
 import io.sparknmt.io.Digests;
@@ -31,36 +32,39 @@ final class JobSettings {
     private final InputFormat inputFormat;
     private final OutputFormat outputFormat;
 
-    /** Resolves what needs no model and refuses bad settings ({@link IllegalArgumentException}). */
+    /** Resolves what needs no model and refuses bad settings ({@link UsageException}). */
     JobSettings(JobOptions options) {
         this.o = options;
         this.inputFormat = options.inputFormat();
         this.outputFormat = options.outputFormat();
         if (o.nBest > 1 && (outputFormat == OutputFormat.TSV || outputFormat == OutputFormat.TEXT
                 || outputFormat == OutputFormat.ARROW)) {
-            throw new IllegalArgumentException("--n-best " + o.nBest + " needs --output-format parquet or jsonl");
+            throw new UsageException("--n-best " + o.nBest + " needs --output-format parquet or jsonl");
         }
         if (o.incremental && (outputFormat != OutputFormat.PARQUET && outputFormat != OutputFormat.JSONL
                 || inputFormat == InputFormat.ARROW)) {
-            throw new IllegalArgumentException("--incremental needs --output-format parquet or jsonl and a non-arrow input");
+            throw new UsageException("--incremental needs --output-format parquet or jsonl and a non-arrow input");
         }
         if (o.commitEveryFiles < 1) {
-            throw new IllegalArgumentException("--commit-every-files must be >= 1, got " + o.commitEveryFiles);
+            throw new UsageException("--commit-every-files must be >= 1, got " + o.commitEveryFiles);
         }
         if (o.numPartitions != null && o.numPartitions < 1) {
-            throw new IllegalArgumentException("--num-partitions must be >= 1, got " + o.numPartitions);
+            throw new UsageException("--num-partitions must be >= 1, got " + o.numPartitions);
         }
         if (o.beamSize != null && o.beamSize < 1) {
-            throw new IllegalArgumentException("--beam-size must be >= 1, got " + o.beamSize);
+            throw new UsageException("--beam-size must be >= 1, got " + o.beamSize);
         }
         if (o.kernelThreads < 0) {
-            throw new IllegalArgumentException("--kernel-threads must be >= 0, got " + o.kernelThreads);
+            throw new UsageException("--kernel-threads must be >= 0, got " + o.kernelThreads);
         }
         if (o.maxBatchSentences < 1) {
-            throw new IllegalArgumentException("--max-batch-sentences must be >= 1");
+            throw new UsageException("--max-batch-sentences must be >= 1");
         }
         if (o.taskMemoryMb < 1) {
-            throw new IllegalArgumentException("--task-memory-mb must be >= 1, got " + o.taskMemoryMb);
+            throw new UsageException("--task-memory-mb must be >= 1, got " + o.taskMemoryMb);
+        }
+        if (!(o.maxErrorRate >= 0 && o.maxErrorRate <= 1)) {
+            throw new UsageException("--max-error-rate must be in [0, 1], got " + o.maxErrorRate);
         }
     }
 
@@ -127,7 +131,10 @@ final class JobSettings {
         return o.commitEveryFiles;
     }
 
-    /** {@code --max-error-rate}: command line > conf file > 1.0. */
+    /**
+     * {@code --max-error-rate}: command line > conf file > 0.01, so that a scheduler trusting exit 0
+     * never takes a run whose rows mostly failed for a success.
+     */
     double maxErrorRate() {
         return o.maxErrorRate;
     }
@@ -141,7 +148,7 @@ final class JobSettings {
     int beamSize(ModelBundle bundle) {
         int beams = o.beamSize != null ? o.beamSize : bundle.generation().numBeams();
         if (beams < 1) {
-            throw new IllegalArgumentException("--beam-size must be >= 1, got " + beams);
+            throw new UsageException("--beam-size must be >= 1, got " + beams);
         }
         return beams;
     }
@@ -150,7 +157,7 @@ final class JobSettings {
     int nBest(ModelBundle bundle) {
         int beams = beamSize(bundle);
         if (o.nBest < 1 || o.nBest > beams) {
-            throw new IllegalArgumentException("--n-best must be between 1 and the beam size " + beams + ", got " + o.nBest);
+            throw new UsageException("--n-best must be between 1 and the beam size " + beams + ", got " + o.nBest);
         }
         return o.nBest;
     }
@@ -163,7 +170,7 @@ final class JobSettings {
         int modelMaxIn = bundle.maxSourceTokens();
         int maxIn = o.maxInputTokens != null ? o.maxInputTokens : modelMaxIn;
         if (maxIn < 2 || maxIn > modelMaxIn) {
-            throw new IllegalArgumentException("--max-input-tokens must be in [2, " + modelMaxIn + "] for this model, got " + maxIn);
+            throw new UsageException("--max-input-tokens must be in [2, " + modelMaxIn + "] for this model, got " + maxIn);
         }
         return maxIn;
     }
@@ -176,7 +183,7 @@ final class JobSettings {
         int positions = bundle.config().maxPositions();
         int maxOut = o.maxOutputTokens != null ? o.maxOutputTokens : bundle.generation().maxLength() - 1;
         if (maxOut < 1 || maxOut > positions - 1) {
-            throw new IllegalArgumentException("--max-output-tokens must be in [1, " + (positions - 1) + "], got " + maxOut);
+            throw new UsageException("--max-output-tokens must be in [1, " + (positions - 1) + "], got " + maxOut);
         }
         return maxOut;
     }
@@ -196,7 +203,7 @@ final class JobSettings {
         if (o.targetLang != null) {
             String code = ">>" + o.targetLang + "<<";
             if (!bundle.hasSourcePiece(code)) {
-                throw new IllegalArgumentException("--target-lang " + o.targetLang + ": " + code
+                throw new UsageException("--target-lang " + o.targetLang + ": " + code
                         + " is not in the model's vocabulary");
             }
         }
@@ -207,7 +214,7 @@ final class JobSettings {
     int maxBatchTokens(ModelBundle bundle) {
         int maxIn = maxInputTokens(bundle);
         if (o.maxBatchTokens < maxIn) {
-            throw new IllegalArgumentException("--max-batch-tokens " + o.maxBatchTokens
+            throw new UsageException("--max-batch-tokens " + o.maxBatchTokens
                     + " must be at least --max-input-tokens " + maxIn + " so every sentence fits a batch");
         }
         return o.maxBatchTokens;

@@ -76,10 +76,7 @@ public final class TranslateJob implements java.util.concurrent.Callable<Integer
         cl.setExecutionExceptionHandler((ex, line, parsed) -> {
             System.err.println("spark-nmt: " + ex.getMessage());
             LOG.error("job failed", ex);
-            return ex instanceof ModelFormatException ? EXIT_MODEL
-                    : ex instanceof UsageException ? EXIT_USAGE
-                    : ex instanceof CorpusReader.InputException ? EXIT_INPUT
-                    : ex instanceof IllegalArgumentException ? EXIT_USAGE : EXIT_FAILURE;
+            return exitCodeOf(ex);
         });
         return cl.execute(args);
     }
@@ -147,6 +144,17 @@ public final class TranslateJob implements java.util.concurrent.Callable<Integer
             return EXIT_ERROR_RATE;
         }
         return EXIT_OK;
+    }
+
+    /**
+     * The exit code of a failure, by the project's own exception types only: a library's
+     * {@code IllegalArgumentException} (say a {@code NumberFormatException} from inside Spark) is
+     * not a usage error but a failure (1).
+     */
+    static int exitCodeOf(Throwable ex) {
+        return ex instanceof ModelFormatException ? EXIT_MODEL
+                : ex instanceof UsageException ? EXIT_USAGE
+                : ex instanceof CorpusReader.InputException ? EXIT_INPUT : EXIT_FAILURE;
     }
 
     /**

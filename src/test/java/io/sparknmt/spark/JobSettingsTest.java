@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.sparknmt.io.UsageException;
 import io.sparknmt.TestPaths;
 import io.sparknmt.model.ModelBundle;
 import java.io.ByteArrayOutputStream;
@@ -122,7 +123,7 @@ class JobSettingsTest {
             assertTrue(text.contains(b[0]), String.join(" ", b) + " is named in the message: " + text);
             assertFalse(Files.exists(tmp.resolve("out")), "nothing was written");
         }
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        UsageException e = assertThrows(UsageException.class,
                 () -> JobSettings.parse(base("--num-partitions", "-2")));
         assertEquals("--num-partitions must be >= 1, got -2", e.getMessage());
     }
@@ -130,13 +131,13 @@ class JobSettingsTest {
     @Test
     void settingsThatNeedTheModelAreCheckedAgainstIt() throws IOException {
         int positions = bundle.config().maxPositions();
-        assertThrows(IllegalArgumentException.class,
+        assertThrows(UsageException.class,
                 () -> JobSettings.parse(base("--max-output-tokens", String.valueOf(positions))).partitionSettings(bundle));
-        assertThrows(IllegalArgumentException.class,
+        assertThrows(UsageException.class,
                 () -> JobSettings.parse(base("--beam-size", "2", "--n-best", "3")).partitionSettings(bundle));
-        assertThrows(IllegalArgumentException.class,
+        assertThrows(UsageException.class,
                 () -> JobSettings.parse(base("--target-lang", "xx_no_such")).partitionSettings(bundle));
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        UsageException e = assertThrows(UsageException.class,
                 () -> JobSettings.parse(base("--max-input-tokens", "100", "--max-batch-tokens", "99")).partitionSettings(bundle));
         assertTrue(e.getMessage().contains("--max-batch-tokens 99 must be at least --max-input-tokens 100"), e.getMessage());
     }

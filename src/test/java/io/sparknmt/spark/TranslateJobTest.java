@@ -114,7 +114,8 @@ class TranslateJobTest {
         int rc = TranslateJob.run("--model", MODEL.toString(), "--input", BAD_LINES.toString(),
                 "--output", out.toString(), "--output-format", "jsonl", "--beam-size", "2", "--max-input-tokens", "64",
                 "--report", report.toString());
-        assertEquals(0, rc);
+        // every row is written; the error rows are above the default --max-error-rate (0.01): exit 5
+        assertEquals(TranslateJob.EXIT_ERROR_RATE, rc);
         List<byte[]> raw = splitLines(Files.readAllBytes(BAD_LINES));
         Map<Long, JsonNode> got = byId(readJsonl(out));
         assertEquals(raw.size(), got.size(), "rows in == rows out");
@@ -146,7 +147,7 @@ class TranslateJobTest {
     void malformedRecordsBecomeErrorRowsNotGaps() throws IOException {
         Path out = tmp.resolve("rec");
         int rc = TranslateJob.run("--model", MODEL.toString(), "--input", BAD_RECORDS.toString(), "--input-format", "jsonl",
-                "--output", out.toString(), "--output-format", "jsonl", "--beam-size", "1");
+                "--output", out.toString(), "--output-format", "jsonl", "--beam-size", "1", "--max-error-rate", "1");
         assertEquals(0, rc);
         List<JsonNode> rows = readJsonl(out);
         assertEquals(Files.readAllLines(BAD_RECORDS).size(), rows.size());
@@ -244,6 +245,17 @@ class TranslateJobTest {
     }
 
     @Test
+    void exitCodesFollowTheProjectsOwnExceptionTypes() {
+        assertEquals(TranslateJob.EXIT_FAILURE, TranslateJob.exitCodeOf(new NumberFormatException("inside Spark")));
+        assertEquals(TranslateJob.EXIT_FAILURE, TranslateJob.exitCodeOf(new IllegalArgumentException("a library's")));
+        assertEquals(TranslateJob.EXIT_USAGE, TranslateJob.exitCodeOf(new io.sparknmt.io.UsageException("bad option")));
+        assertEquals(TranslateJob.EXIT_MODEL,
+                TranslateJob.exitCodeOf(new io.sparknmt.model.ModelFormatException("bad model")));
+        assertEquals(TranslateJob.EXIT_USAGE, TranslateJob.run("--model", MODEL.toString(), "--input", CORPUS.toString(),
+                "--output", tmp.resolve("r").toString(), "--max-error-rate", "1.5"));
+    }
+
+    @Test
     void reportGoesToAnyHadoopPath() throws IOException {
         Path in = tmp.resolve("three.txt");
         Files.write(in, Files.readAllLines(CORPUS).subList(0, 3));
@@ -311,7 +323,8 @@ class TranslateJobTest {
     @Test
     void decoderStateOverTheTaskBudgetGivesAClearErrorRowNotAFailedJob() throws IOException {
         Path out = tmp.resolve("budget");
-        assertEquals(0, TranslateJob.run("--model", MODEL.toString(), "--input", CORPUS.toString(), "--output",
+        // every row failed: under the default --max-error-rate that is never exit 0
+        assertEquals(TranslateJob.EXIT_ERROR_RATE, TranslateJob.run("--model", MODEL.toString(), "--input", CORPUS.toString(), "--output",
                 out.toString(), "--output-format", "jsonl", "--beam-size", "8", "--task-memory-mb", "1"));
         List<JsonNode> rows = readJsonl(out);
         assertEquals(100, rows.size());
