@@ -1,10 +1,11 @@
 package io.sparknmt.spark;
 
-import io.sparknmt.model.ModelBundle;
 import io.sparknmt.decode.Translator;
 import io.sparknmt.kernel.KernelProvider;
+import io.sparknmt.model.ModelBundle;
 import java.lang.management.ManagementFactory;
-import java.util.concurrent.ConcurrentHashMap;
+import java.util.HashMap;
+import java.util.Map;
 import org.apache.spark.SparkEnv;
 import org.apache.spark.broadcast.Broadcast;
 import org.slf4j.Logger;
@@ -13,36 +14,125 @@ import org.slf4j.LoggerFactory;
 /**
  * One translator per executor JVM and broadcast: the first task to need it deserializes the
  * broadcast and packs the weights; every later task of that JVM shares the same immutable copy.
+ *
+ * <ul>
+ *   <li>Tasks lease a translator ({@link #acquire}) and give it back when they complete
+ *       ({@link Lease#close}). When a task asks for another broadcast (the next job of a
+ *       long-lived executor), the translators of older broadcasts that no running task holds are
+ *       closed: their packed weights and native SentencePiece handles do not pile up.</li>
+ *   <li>A build that failed (weights that cannot be packed, SentencePiece that will not load)
+ *       is remembered, and every later task of this JVM fails at once with the same cause
+ *       instead of building it again. A failed fetch of the broadcast is not remembered: it may be
+ *       transient.</li>
+ * </ul>
  */
 final class ExecutorModels {
     private static final Logger LOG = LoggerFactory.getLogger(ExecutorModels.class);
-    private static final ConcurrentHashMap<Long, Translator> CACHE = new ConcurrentHashMap<>();
+
+    /** One broadcast's translator (or why it could not be built) and how many tasks hold it. */
+    private static final class Entry {
+        Translator translator;
+        RuntimeException failure;
+        int leases;
+    }
+
+    private static final Map<Long, Entry> CACHE = new HashMap<>();
 
     private ExecutorModels() {
     }
 
-    static Translator get(Broadcast<ModelBundle> model) {
-        return CACHE.computeIfAbsent(model.id(), id -> {
-            long t0 = System.nanoTime();
-            ModelBundle bundle = model.value();
-            long t1 = System.nanoTime();
-            Translator tr = Translator.of(bundle, KernelProvider.get());
-            long t2 = System.nanoTime();
-            String executor = SparkEnv.get() == null ? "?" : SparkEnv.get().executorId();
-            LOG.info("spark-nmt: broadcast model {} deserialized once in executor {} (pid {}): {} MB, {} ms to "
-                            + "deserialize, {} ms to build with {} kernels",
-                    bundle.fingerprint().substring(0, 12), executor, ManagementFactory.getRuntimeMXBean().getPid(),
-                    bundle.approximateBytes() / (1 << 20), (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000,
-                    KernelProvider.get().name());
-            return tr;
+    /** A task's hold on a translator; closing it (once) gives it back. */
+    static final class Lease implements AutoCloseable {
+        private final long id;
+        private final Translator translator;
+        private boolean closed;
+
+        private Lease(long id, Translator translator) {
+            this.id = id;
+            this.translator = translator;
+        }
+
+        Translator translator() {
+            return translator;
+        }
+
+        @Override
+        public void close() {
+            if (!closed) {
+                closed = true;
+                synchronized (ExecutorModels.class) {
+                    Entry e = CACHE.get(id);
+                    if (e != null) {
+                        e.leases--;
+                    }
+                }
+            }
+        }
+    }
+
+    /** The translator of {@code model} for one task; the task closes the lease when it completes. */
+    static synchronized Lease acquire(Broadcast<ModelBundle> model) {
+        long id = model.id();
+        releaseIdleExcept(id);
+        Entry e = CACHE.computeIfAbsent(id, k -> new Entry());
+        if (e.failure != null) {
+            throw new IllegalStateException("the model of broadcast " + id + " could not be built in this executor "
+                    + "earlier: " + e.failure.getMessage(), e.failure);
+        }
+        if (e.translator == null) {
+            e.translator = build(model, e);
+        }
+        e.leases++;
+        return new Lease(id, e.translator);
+    }
+
+    private static Translator build(Broadcast<ModelBundle> model, Entry e) {
+        long t0 = System.nanoTime();
+        ModelBundle bundle = model.value(); // a failed fetch may be transient: not remembered
+        long t1 = System.nanoTime();
+        Translator tr;
+        try {
+            tr = Translator.of(bundle, KernelProvider.get());
+        } catch (RuntimeException ex) {
+            e.failure = ex; // packing the same weights fails the same way every time
+            throw ex;
+        }
+        long t2 = System.nanoTime();
+        String executor = SparkEnv.get() == null ? "?" : SparkEnv.get().executorId();
+        LOG.info("spark-nmt: broadcast model {} deserialized once in executor {} (pid {}): {} MB, {} ms to "
+                        + "deserialize, {} ms to build with {} kernels",
+                bundle.fingerprint().substring(0, 12), executor, ManagementFactory.getRuntimeMXBean().getPid(),
+                bundle.approximateBytes() / (1 << 20), (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000,
+                KernelProvider.get().name());
+        return tr;
+    }
+
+    /** Closes the translators of other broadcasts that no running task holds. */
+    private static void releaseIdleExcept(long keep) {
+        CACHE.entrySet().removeIf(en -> {
+            Entry e = en.getValue();
+            if (en.getKey() == keep || e.leases > 0) {
+                return false;
+            }
+            if (e.translator != null) {
+                LOG.info("spark-nmt: closing the translator of broadcast {}: a task asked for broadcast {}",
+                        en.getKey(), keep);
+                e.translator.close();
+            }
+            return true;
         });
     }
 
-    /** Drops and closes the translators of a finished job (local mode reuses the JVM). */
-    static void release(long broadcastId) {
-        Translator tr = CACHE.remove(broadcastId);
-        if (tr != null) {
-            tr.close();
+    /** Drops and closes the translator of a finished job (local mode reuses the JVM). */
+    static synchronized void release(long broadcastId) {
+        Entry e = CACHE.remove(broadcastId);
+        if (e != null && e.translator != null) {
+            e.translator.close();
         }
+    }
+
+    /** Broadcasts with a translator or a remembered failure in this JVM (for tests). */
+    static synchronized int cached() {
+        return CACHE.size();
     }
 }

@@ -51,7 +51,8 @@ public final class TranslatePartition implements MapPartitionsFunction<Row, Row>
 
     @Override
     public Iterator<Row> call(Iterator<Row> input) {
-        Translator translator = ExecutorModels.get(model);
+        ExecutorModels.Lease lease = ExecutorModels.acquire(model);
+        Translator translator = lease.translator();
         TaskContext ctx = TaskContext.get();
         String name = "spark-nmt-task-" + (ctx == null ? "driver" : ctx.taskAttemptId());
         BufferAllocator allocator = ArrowUtils.rootAllocator().newChildAllocator(name, 0, settings.taskMemoryBytes());
@@ -64,9 +65,16 @@ public final class TranslatePartition implements MapPartitionsFunction<Row, Row>
         AtomicBoolean closed = new AtomicBoolean();
         Runnable close = () -> {
             if (closed.compareAndSet(false, true)) {
-                kernelThreads.close();
-                workspace.close(); // the task's off-heap KV caches, and their reservations
-                allocator.close(); // throws if a buffer leaked: a bug, and the task says so
+                // each one closed even if an earlier one throws (the first failure is rethrown, the
+                // others suppressed): the helpers, the task's off-heap KV caches and their
+                // reservations, then the allocator, which throws if a buffer leaked (a bug)
+                try {
+                    org.apache.arrow.util.AutoCloseables.close(kernelThreads, workspace, allocator, lease);
+                } catch (RuntimeException e) {
+                    throw e;
+                } catch (Exception e) {
+                    throw new IllegalStateException("closing the task's resources failed", e);
+                }
                 if (taskStats != null) {
                     String executor = SparkEnv.get() == null ? "driver" : SparkEnv.get().executorId();
                     taskStats.add(new TaskStats(executor, runner.targetTokens(), runner.translateNanos()));

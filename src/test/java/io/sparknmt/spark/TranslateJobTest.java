@@ -23,6 +23,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 import org.apache.spark.SparkConf;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.util.ArrowUtils;
@@ -253,6 +255,47 @@ class TranslateJobTest {
                 TranslateJob.exitCodeOf(new io.sparknmt.model.ModelFormatException("bad model")));
         assertEquals(TranslateJob.EXIT_USAGE, TranslateJob.run("--model", MODEL.toString(), "--input", CORPUS.toString(),
                 "--output", tmp.resolve("r").toString(), "--max-error-rate", "1.5"));
+    }
+
+    @Test
+    void executorTranslatorsOfOldBroadcastsAreClosedAndBuildFailuresRemembered() throws IOException {
+        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        io.sparknmt.model.ModelBundle bundle = io.sparknmt.model.ModelBundle.load(MODEL);
+        Broadcast<io.sparknmt.model.ModelBundle> first = jsc.broadcast(bundle);
+        Broadcast<io.sparknmt.model.ModelBundle> second = jsc.broadcast(bundle);
+        int before = ExecutorModels.cached();
+        try {
+            ExecutorModels.Lease a = ExecutorModels.acquire(first);
+            ExecutorModels.Lease b = ExecutorModels.acquire(second); // first is still held by a running task
+            assertEquals(before + 2, ExecutorModels.cached());
+            a.close();
+            b.close();
+            ExecutorModels.acquire(second).close(); // the next task of the second job: first is idle, so closed
+            assertEquals(before + 1, ExecutorModels.cached());
+        } finally {
+            ExecutorModels.release(first.id());
+            ExecutorModels.release(second.id());
+        }
+        // a translator that cannot be built: the second task fails at once, with the first cause
+        Path broken = tmp.resolve("broken-spm");
+        Files.createDirectories(broken);
+        try (Stream<Path> files = Files.list(MODEL)) {
+            for (Path f : files.toList()) {
+                Files.copy(f, broken.resolve(f.getFileName().toString()));
+            }
+        }
+        Files.writeString(broken.resolve("target.spm"), "garbage");
+        Broadcast<io.sparknmt.model.ModelBundle> bad = jsc.broadcast(io.sparknmt.model.ModelBundle.load(broken));
+        try {
+            RuntimeException firstFailure = org.junit.jupiter.api.Assertions.assertThrows(RuntimeException.class,
+                    () -> ExecutorModels.acquire(bad));
+            IllegalStateException again = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
+                    () -> ExecutorModels.acquire(bad));
+            assertTrue(again.getMessage().contains("could not be built in this executor earlier"), again.getMessage());
+            assertEquals(firstFailure, again.getCause());
+        } finally {
+            ExecutorModels.release(bad.id());
+        }
     }
 
     @Test
