@@ -51,8 +51,8 @@ final class RowCodec {
             } else if (source.isBlank()) {
                 it.fail(RowStatus.EMPTY, source.isEmpty() ? "input is empty" : "input is whitespace only");
             } else {
-                String text = settings.targetLang() == null ? source : ">>" + settings.targetLang() + "<< " + source;
-                it.ids = translator.tokenizer().encode(text);
+                it.ids = settings.targetLang() == null ? translator.tokenizer().encode(source)
+                        : translator.tokenizer().encode(settings.targetLang(), source);
             }
             if (it.ids != null) {
                 it.srcTokens = it.ids.length;

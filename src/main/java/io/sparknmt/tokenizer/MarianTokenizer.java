@@ -172,6 +172,30 @@ public final class MarianTokenizer implements AutoCloseable {
         return out;
     }
 
+    /**
+     * Source ids of {@code >>code<<} followed by {@code text}, {@code </s>} appended: the code is
+     * one token and the text goes through SentencePiece whole. Unlike {@code encode(">>de<< " +
+     * text)}, a text holding {@code <<} or {@code >>} cannot swallow part of itself into the code
+     * (transformers' greedy {@code >>.+<<} would make {@code ">>de<< a << b"} one unknown token
+     * and drop the rest).
+     *
+     * @throws IllegalArgumentException when {@code >>code<<} is not in the source vocabulary
+     */
+    public int[] encode(String code, String text) {
+        Integer codeId = sourceVocab.get(">>" + code + "<<");
+        if (codeId == null) {
+            throw new IllegalArgumentException("language code >>" + code + "<< is not in the source vocabulary");
+        }
+        List<String> pieces = text.isEmpty() ? List.of() : source.tokenize(text);
+        int[] ids = new int[pieces.size() + 2];
+        ids[0] = codeId;
+        for (int i = 0; i < pieces.size(); i++) {
+            ids[i + 1] = sourceVocab.getOrDefault(pieces.get(i), unkId);
+        }
+        ids[pieces.size() + 1] = eosId;
+        return ids;
+    }
+
     /** Source ids of a sentence, {@code </s>} appended. */
     public int[] encode(String text) {
         List<String> pieces = pieces(text);

@@ -58,4 +58,25 @@ class MarianTokenizerTest {
     void pythonStripMatchesStrIsspace() {
         assertEquals("a b", MarianTokenizer.pythonStrip("\u00a0\t a b \u2003\u0085\u001f"));
     }
+
+    @Test
+    void aTargetLanguageCodeIsOneTokenAndTheTextStaysWhole() {
+        String text = "A dog << runs >> in the park.";
+        int[] plain = tok.encode(text);
+        int[] coded = tok.encode("de", text);
+        assertEquals(plain.length + 1, coded.length);
+        assertEquals(tok.encode(">>de<<")[0], coded[0], "the code's own id");
+        assertTrue(coded[0] != tok.unkId());
+        assertArrayEquals(plain, java.util.Arrays.copyOfRange(coded, 1, coded.length), "the text tokenized whole");
+        // what prepending the code as text gives (transformers' greedy pattern): one unknown token
+        assertEquals(tok.unkId(), tok.encode(">>de<< " + text)[0]);
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> tok.encode("qq", text));
+    }
+
+    @Test
+    void aTargetLanguageCodeGivesWhatTransformersGivesForOrdinaryText() throws IOException {
+        for (String line : java.nio.file.Files.readAllLines(TestPaths.repo().resolve("sample-data/corpus/en.txt"))) {
+            assertArrayEquals(tok.encode(">>de<< " + line), tok.encode("de", line), line);
+        }
+    }
 }
