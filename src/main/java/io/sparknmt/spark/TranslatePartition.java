@@ -24,7 +24,6 @@ import org.apache.spark.sql.util.ArrowUtils;
 import org.apache.spark.util.CollectionAccumulator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import scala.collection.immutable.ArraySeq;
 
 /**
  * The per-partition translation: reads a window of rows, tokenizes them, groups them into
@@ -359,11 +358,11 @@ public final class TranslatePartition implements MapPartitionsFunction<Row, Row>
                     for (Translation.Scored s : t.nBest()) {
                         nb.add(RowFactory.create(s.text(), s.hypothesis().score()));
                     }
-                    v.add(ArraySeq.unsafeWrapArray(nb.toArray()));
+                    v.add(ScalaSeqs.wrap(nb.toArray()));
                 }
             }
             if (settings.emitTokens()) {
-                v.add(t == null ? null : ArraySeq.unsafeWrapArray(Arrays.stream(t.best().tokens()).boxed().toArray()));
+                v.add(t == null ? null : ScalaSeqs.wrap(Arrays.stream(t.best().tokens()).boxed().toArray()));
             }
             return RowFactory.create(v.toArray());
         }
