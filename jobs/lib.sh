@@ -2,14 +2,33 @@
 # shellcheck shell=bash
 NMT_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
-# Builds target/classes and target/classpath.txt when they are missing or older than the sources.
+# The Spark line to build and run: a Maven profile of pom.xml (default spark-4). Each builds in a
+# folder of its own (the pom's nmt.build.dir), so switching lines never rebuilds the other.
+NMT_PROFILE=${NMT_SPARK_PROFILE:-spark-4}
+case $NMT_PROFILE in
+  spark-4)        NMT_TARGET=$NMT_ROOT/target;                NMT_SCALA=2.13 ;;
+  spark-3.5_2.13) NMT_TARGET=$NMT_ROOT/target/spark-3.5_2.13; NMT_SCALA=2.13 ;;
+  spark-3.5_2.12) NMT_TARGET=$NMT_ROOT/target/spark-3.5_2.12; NMT_SCALA=2.12 ;;
+  *) echo "spark-nmt: NMT_SPARK_PROFILE=$NMT_PROFILE is not a profile; use spark-4, spark-3.5_2.13 or spark-3.5_2.12" >&2
+     exit 2 ;;
+esac
+
+# Builds the line's classes, slim jar and classpath.txt when missing or older than the sources.
 nmt_build() {
-  local stamp="$NMT_ROOT/target/classpath.txt"
+  local stamp="$NMT_TARGET/classpath.txt"
   if [[ ! -f $stamp || -n $(find "$NMT_ROOT/pom.xml" "$NMT_ROOT/src/main" -newer "$stamp" -print -quit 2>/dev/null) ]]; then
-    echo "spark-nmt: building (mvn package -DskipTests) ..." >&2
-    (cd "$NMT_ROOT" && mvn -q -B -DskipTests package \
-      && mvn -q -B dependency:build-classpath -Dmdep.includeScope=compile -Dmdep.outputFile=target/classpath.txt) >&2
+    echo "spark-nmt: building $NMT_PROFILE (mvn -P$NMT_PROFILE package -DskipTests) ..." >&2
+    (cd "$NMT_ROOT" && mvn -q -B "-P$NMT_PROFILE" -DskipTests package \
+      && mvn -q -B "-P$NMT_PROFILE" dependency:build-classpath -Dmdep.includeScope=compile \
+           "-Dmdep.outputFile=$stamp") >&2
   fi
+}
+
+# The line's slim application jar (what spark-submit takes; mvn install publishes it).
+nmt_app_jar() {
+  local jars=("$NMT_TARGET"/spark-nmt-spark*_"$NMT_SCALA"-*.jar)
+  [[ -f ${jars[0]} ]] || { echo "spark-nmt: no slim jar in $NMT_TARGET" >&2; return 1; }
+  echo "${jars[0]}"
 }
 
 # Spark's launcher flags (conf/jvm-options) plus logging; NMT_JAVA_OPTS adds more (e.g. -Xmx8g).
@@ -19,7 +38,7 @@ nmt_jvm_flags() {
 }
 
 nmt_classpath() {
-  echo "$NMT_ROOT/target/classes:$(cat "$NMT_ROOT/target/classpath.txt")"
+  echo "$NMT_TARGET/classes:$(cat "$NMT_TARGET/classpath.txt")"
 }
 
 nmt_java() {

@@ -39,7 +39,7 @@ import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.util.ArrowUtils;
 import org.apache.spark.util.SerializableConfiguration;
-import scala.collection.immutable.ArraySeq;
+import io.sparknmt.spark.ScalaSeqs;
 
 /**
  * Arrow IPC token files, so that a pipeline can tokenize or score outside the JVM (pyarrow
@@ -94,7 +94,7 @@ public final class ArrowTokenFiles {
                     for (int j = s; j < e; j++) {
                         t[j - s] = data.get(j);
                     }
-                    out.add(RowFactory.create(id, null, ArraySeq.unsafeWrapArray(t), null, name));
+                    out.add(RowFactory.create(id, null, ScalaSeqs.wrap(t), null, name));
                 }
             }
         } catch (IOException | RuntimeException e) {

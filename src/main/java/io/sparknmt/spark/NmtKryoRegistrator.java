@@ -45,6 +45,6 @@ public final class NmtKryoRegistrator implements KryoRegistrator {
         "org.apache.spark.sql.types.DoubleType$", "org.apache.spark.sql.types.BooleanType$",
         "org.apache.spark.sql.types.StructType", "org.apache.spark.sql.types.StructField",
         "[Lorg.apache.spark.sql.types.StructField;", "org.apache.spark.sql.catalyst.expressions.GenericRowWithSchema",
-        "scala.collection.immutable.ArraySeq$ofRef", "scala.collection.immutable.Map$EmptyMap$",
+        ScalaSeqs.SEQ_CLASS, "scala.collection.immutable.Map$EmptyMap$",
     };
 }

@@ -10,7 +10,6 @@ import java.util.List;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.types.StructType;
-import scala.collection.immutable.ArraySeq;
 
 /**
  * Spark rows to {@link Item}s and back, by column name ({@link Schemas}): reads an input row
@@ -119,13 +118,13 @@ final class RowCodec {
                 for (Translation.Scored s : t.nBest()) {
                     nb.add(RowFactory.create(s.text(), s.hypothesis().score()));
                 }
-                nBest = ArraySeq.unsafeWrapArray(nb.toArray());
+                nBest = ScalaSeqs.wrap(nb.toArray());
             }
             v[out.fieldIndex(Schemas.N_BEST)] = nBest;
         }
         if (settings.emitTokens()) {
             v[out.fieldIndex(Schemas.TOKENS)] = t == null ? null
-                    : ArraySeq.unsafeWrapArray(Arrays.stream(t.best().tokens()).boxed().toArray());
+                    : ScalaSeqs.wrap(Arrays.stream(t.best().tokens()).boxed().toArray());
         }
         return RowFactory.create(v);
     }

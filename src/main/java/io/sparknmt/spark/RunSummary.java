@@ -81,7 +81,8 @@ public record RunSummary(String input, String output, String modelFingerprint, S
         sb.append(String.format("  tokens       source %d, target %d%n", sourceTokens(), targetTokens()));
         sb.append(String.format("  throughput   %.1f target tokens/s (translation %.1f s)%n", targetTokensPerSecond(),
                 translateNanos / 1e9));
-        sb.append(String.format("  wall time    %.1f s (master %s, application %s)", wallNanos / 1e9, master, applicationId));
+        sb.append(String.format("  wall time    %.1f s (master %s, application %s)%n", wallNanos / 1e9, master, applicationId));
+        sb.append(String.format("  runtime      %s", RuntimeVersions.current()));
         return sb.toString();
     }
 
@@ -123,6 +124,8 @@ public record RunSummary(String input, String output, String modelFingerprint, S
         });
         n.put("translate_seconds", translateNanos / 1e9);
         n.put("wall_seconds", wallNanos / 1e9);
+        RuntimeVersions rt = RuntimeVersions.current();
+        n.putObject("runtime").put("spark", rt.spark()).put("scala", rt.scala()).put("java", rt.java());
         try {
             return m.writerWithDefaultPrettyPrinter().writeValueAsString(n) + "\n";
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {

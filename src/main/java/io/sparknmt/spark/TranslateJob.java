@@ -200,6 +200,7 @@ public final class TranslateJob implements java.util.concurrent.Callable<Integer
         conf.setIfMissing("spark.kryoserializer.buffer.max", "1g");
         conf.setIfMissing("spark.ui.showConsoleProgress", "true");
         conf.setIfMissing("spark.ui.enabled", "false");
+        SparkLine.configure(conf); // per Spark line: src/main/spark-*/java
         return conf;
     }
 }

@@ -72,7 +72,9 @@ final class StandaloneCluster implements AutoCloseable {
     ProcessBuilder builder(List<String> cmd, Path log) {
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
         pb.environment().put("SPARK_HOME", home.toString());
-        pb.environment().put("SPARK_SCALA_VERSION", "2.13");
+        // Standalone workers need the Scala line of the jars (surefire/failsafe set it from the profile).
+        pb.environment().put("SPARK_SCALA_VERSION", System.getenv().getOrDefault("SPARK_SCALA_VERSION",
+                scala.util.Properties.versionNumberString().replaceAll("^(\\d+\\.\\d+).*", "$1")));
         pb.environment().put("SPARK_LOCAL_IP", "127.0.0.1");
         return pb;
     }

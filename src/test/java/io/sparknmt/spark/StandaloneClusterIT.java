@@ -23,11 +23,13 @@ class StandaloneClusterIT {
     @TempDir
     Path tmp;
 
+    /** The slim jar of the profile under test (failsafe passes its path; it is made in package). */
     static Path appJar() throws IOException {
-        try (Stream<Path> s = Files.list(TestPaths.repo().resolve("target"))) {
-            return s.filter(p -> p.getFileName().toString().matches("spark-nmt-.*-spark\\.jar")).findFirst()
-                    .orElseThrow(() -> new IllegalStateException("no target/spark-nmt-*-spark.jar: run mvn package first"));
+        Path jar = Path.of(System.getProperty("spark.nmt.app.jar", "target/no-app-jar-property"));
+        if (!Files.isRegularFile(jar)) {
+            throw new IllegalStateException("no slim jar " + jar + ": run mvn package (with the same -P) first");
         }
+        return jar;
     }
 
     @Test
@@ -49,6 +51,7 @@ class StandaloneClusterIT {
             String submitLog = Files.readString(log);
             assertEquals(0, rc, submitLog);
             assertTrue(submitLog.contains("rows         in 100, out 100"), submitLog);
+            assertTrue(submitLog.contains("runtime      " + RuntimeVersionsTest.expectedPrefix()), submitLog);
 
             // Executors ran in two JVMs of their own, and each deserialized the broadcast once.
             List<Path> stderrs;
@@ -61,6 +64,8 @@ class StandaloneClusterIT {
                 String text = Files.readString(e);
                 long loads = text.lines().filter(l -> l.contains("deserialized once in executor")).count();
                 assertEquals(1, loads, "broadcast deserializations in " + e + ":\n" + text);
+                // The Vector API path on every line (Spark 3.5 needs the SparkLine shim for it).
+                assertTrue(text.contains("spark-nmt kernels: vector("), "executor kernels in " + e + ":\n" + text);
                 java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\(pid (\\d+)\\)").matcher(text);
                 assertTrue(m.find(), e.toString());
                 pids.add(m.group(1));
@@ -68,6 +73,8 @@ class StandaloneClusterIT {
             assertEquals(2, pids.size(), "two executor JVMs");
             assertTrue(!pids.contains(String.valueOf(ProcessHandle.current().pid())));
         }
+        // Local mode gives the rows committed from the default line, so every line's cluster does too.
+        SampleJobGolden.check(TranslateJobTest.readJsonl(localOut), "sample-job-beam2.jsonl");
         Map<Long, JsonNode> local = TranslateJobTest.byId(TranslateJobTest.readJsonl(localOut));
         Map<Long, JsonNode> cluster = TranslateJobTest.byId(TranslateJobTest.readJsonl(clusterOut));
         assertEquals(local.size(), cluster.size());
