@@ -175,13 +175,14 @@ public final class TranslateJob implements java.util.concurrent.Callable<Integer
             this.settings = settings;
             this.inFmt = inFmt;
             this.t0 = t0;
-            this.columns = new CorpusReader.Columns(opts.idColumn, opts.textColumn);
+            this.columns = new CorpusReader.Columns(opts.idColumn, opts.textColumn, opts.maxInputBytes);
         }
 
         /** Translates everything, writes it, and reports. */
         RunSummary once(OutputFormat outFmt) {
             String[] files = CorpusReader.files(spark, opts.input);
             Dataset<Row> input = CorpusReader.read(spark, inFmt, files, columns, false);
+            rowsIn += CorpusReader.countRecords(spark, inFmt, files, columns); // raw records, not the parsed rows
             Dataset<Row> translated = translate(input);
             try {
                 Map<String, Map<String, long[]>> perFile = stats(translated);
@@ -231,6 +232,7 @@ public final class TranslateJob implements java.util.concurrent.Callable<Integer
                 List<Manifest.Entry> group = pending.subList(g, Math.min(pending.size(), g + opts.commitEveryFiles));
                 String[] files = group.stream().map(Manifest.Entry::path).toArray(String[]::new);
                 Dataset<Row> input = CorpusReader.read(spark, inFmt, files, columns, true);
+                rowsIn += CorpusReader.countRecords(spark, inFmt, files, columns); // raw records, not the parsed rows
                 Dataset<Row> translated = translate(input);
                 try {
                     Map<String, Map<String, long[]>> perFile = stats(translated);
@@ -268,7 +270,6 @@ public final class TranslateJob implements java.util.concurrent.Callable<Integer
 
         /** Repartitions, translates (persisted: the statistics and the write read the same rows). */
         Dataset<Row> translate(Dataset<Row> input) {
-            rowsIn += input.count();
             int partitions = opts.numPartitions != null ? opts.numPartitions
                     : Math.max(input.rdd().getNumPartitions(), spark.sparkContext().defaultParallelism());
             if (partitions < 1) {

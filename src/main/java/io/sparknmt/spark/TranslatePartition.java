@@ -204,8 +204,8 @@ public final class TranslatePartition implements MapPartitionsFunction<Row, Row>
                     checkIds(it);
                 } else if (source == null) {
                     it.fail(EMPTY, "input is null");
-                } else if (source.isBlank()) {
-                    it.fail(EMPTY, source.isEmpty() ? "input is empty" : "input is whitespace only");
+                } else if (io.sparknmt.io.TextChecks.invisibleOnly(source)) {
+                    it.fail(EMPTY, io.sparknmt.io.TextChecks.emptyReason(source));
                 } else {
                     String text = settings.targetLang() == null ? source : ">>" + settings.targetLang() + "<< " + source;
                     it.ids = translator.tokenizer().encode(text);
