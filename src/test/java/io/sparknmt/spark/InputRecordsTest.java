@@ -277,6 +277,40 @@ class InputRecordsTest {
     }
 
     @Test
+    void compressedFilesAreReadAndACorruptOneEndsInOneFailureRow() throws IOException {
+        Path in = tmp.resolve("gz");
+        Files.createDirectories(in);
+        StringBuilder text = new StringBuilder();
+        for (int i = 0; i < 400; i++) {
+            text.append("A dog number ").append(i).append(" runs through the grass.\n");
+        }
+        byte[] gz = gzip(text.toString().getBytes(StandardCharsets.UTF_8));
+        Files.write(in.resolve("a-good.txt.gz"), gz);
+        Files.write(in.resolve("b-broken.txt.gz"), Arrays.copyOf(gz, gz.length / 2));
+        Path report = tmp.resolve("gz-report.json");
+        Run r = run(in, "text", "--report", report.toString());
+        assertEquals(TranslateJob.EXIT_INPUT_FILES, r.rc(), "rows in == rows out, and a file failed: " + r.stderr());
+        long good = r.rows().stream().filter(x -> x.get("source_file").asText().endsWith("a-good.txt.gz")).count();
+        assertEquals(400, good);
+        List<JsonNode> broken = r.rows().stream().filter(x -> x.get("source_file").asText().endsWith("b-broken.txt.gz")).toList();
+        List<JsonNode> failures = broken.stream().filter(x -> x.get("status").asText().equals("error")).toList();
+        assertEquals(1, failures.size(), failures.toString());
+        assertTrue(failures.get(0).get("message").asText().startsWith("input file unreadable: "), failures.toString());
+        assertTrue(failures.get(0).get("message").asText().contains("b-broken.txt.gz"), failures.toString());
+        assertTrue(broken.size() > 1, "the lines before the damage are kept: " + broken.size());
+        JsonNode rep = new ObjectMapper().readTree(report.toFile());
+        assertEquals(rep.get("rows_in").asLong(), rep.get("rows_out").asLong());
+    }
+
+    static byte[] gzip(byte[] b) throws IOException {
+        ByteArrayOutputStream bos = new ByteArrayOutputStream();
+        try (OutputStream os = new java.util.zip.GZIPOutputStream(bos)) {
+            os.write(b);
+        }
+        return bos.toByteArray();
+    }
+
+    @Test
     void arrowRowsBeforeADamagedBatchAreKept() throws IOException {
         Path in = tmp.resolve("arrow");
         Files.createDirectories(in);
