@@ -1,8 +1,9 @@
 package io.sparknmt.io;
 
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.SeekableByteChannel;
 import java.nio.channels.Channels;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -27,19 +28,14 @@ import org.apache.arrow.vector.types.pojo.ArrowType;
 import org.apache.arrow.vector.types.pojo.Field;
 import org.apache.arrow.vector.types.pojo.FieldType;
 import org.apache.arrow.vector.types.pojo.Schema;
-import org.apache.arrow.vector.util.ByteArrayReadableSeekableByteChannel;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FSDataInputStream;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
-import org.apache.spark.api.java.JavaRDD;
-import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.input.PortableDataStream;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
-import org.apache.spark.sql.RowFactory;
-import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.util.ArrowUtils;
 import org.apache.spark.util.SerializableConfiguration;
-import io.sparknmt.spark.ScalaSeqs;
 
 /**
  * Arrow IPC token files, so that a pipeline can tokenize or score outside the JVM (pyarrow
@@ -53,61 +49,227 @@ public final class ArrowTokenFiles {
 
     private static final byte[] FILE_MAGIC = "ARROW1".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
 
-    /** Reads every token file of the input into {@link Schemas#INPUT} rows. A file that cannot be read is an error row. */
-    static Dataset<Row> read(SparkSession spark, String[] files) {
-        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-        String joined = String.join(",", files);
-        JavaRDD<Row> rows = jsc.binaryFiles(joined).flatMap(f -> readFile(f._1(), f._2()).iterator());
-        return spark.createDataFrame(rows, Schemas.INPUT);
+    /**
+     * The token rows of one IPC file or stream, read batch by batch (one batch in memory at a
+     * time). A batch that cannot be read ends the file with one error row naming the file and the
+     * batch; the rows of the batches before it are kept. An IPC file whose footer is damaged is
+     * read as the stream inside it.
+     */
+    static Iterator<CorpusReader.Rec> records(String file, Configuration conf) {
+        return new TokenRecords(file, conf);
     }
 
-    static List<Row> readFile(String name, PortableDataStream stream) {
-        List<Row> out = new ArrayList<>();
-        byte[] bytes = stream.toArray();
-        try (BufferAllocator alloc = ArrowUtils.rootAllocator().newChildAllocator("spark-nmt-arrow-read", 0, Long.MAX_VALUE);
-             ArrowReader reader = isFileFormat(bytes)
-                     ? new ArrowFileReader(new SeekableReadChannel(new ByteArrayReadableSeekableByteChannel(bytes)), alloc)
-                     : new ArrowStreamReader(new ByteArrayInputStream(bytes), alloc)) {
-            VectorSchemaRoot root = reader.getVectorSchemaRoot();
-            FieldVector idVec = root.getVector("id");
-            FieldVector tokVec = root.getVector("tokens");
-            if (!(idVec instanceof BigIntVector ids) || !(tokVec instanceof ListVector tokens)
-                    || !(tokens.getDataVector() instanceof IntVector)) {
-                throw new IOException("expected columns id:int64 and tokens:list<int32>, found " + root.getSchema());
+    /** Rows of an Arrow input file, plus one if it cannot be read to its end (rows in). */
+    static long countRows(String file, Configuration conf) {
+        long n = 0;
+        try (TokenRecords it = new TokenRecords(file, conf)) {
+            while (it.hasNext()) {
+                it.next();
+                n++;
             }
-            while (reader.loadNextBatch()) {
-                IntVector data = (IntVector) tokens.getDataVector();
-                for (int i = 0; i < root.getRowCount(); i++) {
-                    if (ids.isNull(i)) {
-                        out.add(RowFactory.create(-1L - out.size(), null, null,
-                                name + " row " + i + ": id is null", name));
-                        continue;
+        }
+        return n;
+    }
+
+    static final class TokenRecords implements Iterator<CorpusReader.Rec>, AutoCloseable {
+        private final String file;
+        private BufferAllocator alloc;
+        private ArrowReader reader;
+        private BigIntVector ids;
+        private ListVector tokens;
+        private int batches;  // loaded so far
+        private long rowsRead;
+        private int row;
+        private int rows;
+        private CorpusReader.Rec failure;
+        private boolean closed;
+        private String note = "";
+
+        TokenRecords(String file, Configuration conf) {
+            this.file = file;
+            try {
+                Path p = new Path(file);
+                FileSystem fs = p.getFileSystem(conf);
+                long len = fs.getFileStatus(p).getLen();
+                alloc = ArrowUtils.rootAllocator().newChildAllocator("spark-nmt-arrow-read", 0, Long.MAX_VALUE);
+                FSDataInputStream in = fs.open(p);
+                byte[] magic = new byte[FILE_MAGIC.length];
+                boolean fileFormat = len >= magic.length && in.read(0, magic, 0, magic.length) == magic.length
+                        && Arrays.equals(magic, FILE_MAGIC);
+                if (fileFormat) {
+                    try {
+                        reader = new ArrowFileReader(new SeekableReadChannel(new FsChannel(in, len)), alloc);
+                        reader.getVectorSchemaRoot(); // reads the footer and the schema
+                    } catch (IOException | RuntimeException e) {
+                        closeReader();
+                        note = " (IPC file footer unreadable: " + e.getMessage() + "; read as a stream)";
+                        FSDataInputStream again = fs.open(p);
+                        again.seek(8); // magic and padding: the stream starts here
+                        reader = new ArrowStreamReader(again, alloc);
                     }
-                    long id = ids.get(i);
-                    if (tokens.isNull(i)) {
-                        out.add(RowFactory.create(id, null, null, null, name));
-                        continue;
+                } else {
+                    reader = new ArrowStreamReader(in, alloc);
+                }
+                VectorSchemaRoot root = reader.getVectorSchemaRoot();
+                FieldVector idVec = root.getVector("id");
+                FieldVector tokVec = root.getVector("tokens");
+                if (!(idVec instanceof BigIntVector i) || !(tokVec instanceof ListVector t)
+                        || !(t.getDataVector() instanceof IntVector)) {
+                    throw new IOException("expected columns id:int64 and tokens:list<int32>, found " + root.getSchema());
+                }
+                ids = i;
+                tokens = t;
+            } catch (IOException | RuntimeException e) {
+                fail(e);
+            }
+        }
+
+        private void fail(Exception e) {
+            failure = CorpusReader.Rec.error(CorpusReader.Rec.NONE, null, Schemas.FILE_ERROR_PREFIX + file
+                    + ": record batch " + (batches + 1) + " unreadable (after " + batches + " batches, " + rowsRead
+                    + " rows)" + note + ": " + e);
+            close();
+        }
+
+        @Override
+        public boolean hasNext() {
+            while (!closed && failure == null && row >= rows) {
+                try {
+                    if (!reader.loadNextBatch()) {
+                        close();
+                        break;
                     }
+                    batches++;
+                    rows = reader.getVectorSchemaRoot().getRowCount();
+                    row = 0;
+                } catch (IOException | RuntimeException e) {
+                    fail(e);
+                }
+            }
+            return failure != null || (!closed && row < rows);
+        }
+
+        @Override
+        public CorpusReader.Rec next() {
+            if (!hasNext()) {
+                throw new java.util.NoSuchElementException();
+            }
+            if (failure != null) {
+                CorpusReader.Rec f = failure;
+                failure = null;
+                return f;
+            }
+            int i = row++;
+            rowsRead++;
+            CorpusReader.Rec r;
+            if (ids.isNull(i)) {
+                r = CorpusReader.Rec.error(CorpusReader.Rec.NONE, null, file + " batch " + batches + " row " + i + ": id is null");
+            } else {
+                r = new CorpusReader.Rec();
+                r.idKind = CorpusReader.Rec.EXPLICIT;
+                r.id = ids.get(i);
+                if (!tokens.isNull(i)) {
+                    IntVector data = (IntVector) tokens.getDataVector();
                     int s = tokens.getElementStartIndex(i);
                     int e = tokens.getElementEndIndex(i);
                     Integer[] t = new Integer[e - s];
                     for (int j = s; j < e; j++) {
                         t[j - s] = data.get(j);
                     }
-                    out.add(RowFactory.create(id, null, ScalaSeqs.wrap(t), null, name));
+                    r.tokens = t;
                 }
             }
-        } catch (IOException | RuntimeException e) {
-            // The whole file is unreadable: one error row stands for it, so the loss is visible.
-            out.clear();
-            out.add(RowFactory.create(-1L - Math.abs((long) name.hashCode()), null, null,
-                    Schemas.FILE_ERROR_PREFIX + name + ": " + e.getMessage(), name));
+            return r;
         }
-        return out;
+
+        private void closeReader() {
+            if (reader != null) {
+                try {
+                    reader.close();
+                } catch (IOException | RuntimeException e) {
+                    // a damaged file: nothing more to read from it
+                }
+                reader = null;
+            }
+        }
+
+        @Override
+        public void close() {
+            if (!closed) {
+                closed = true;
+                closeReader();
+                if (alloc != null) {
+                    alloc.close();
+                    alloc = null;
+                }
+            }
+        }
     }
 
-    private static boolean isFileFormat(byte[] b) {
-        return b.length >= FILE_MAGIC.length && Arrays.equals(Arrays.copyOf(b, FILE_MAGIC.length), FILE_MAGIC);
+    /** A Hadoop stream as the seekable channel ArrowFileReader needs (positioned reads). */
+    static final class FsChannel implements SeekableByteChannel {
+        private final FSDataInputStream in;
+        private final long size;
+        private long pos;
+        private boolean open = true;
+
+        FsChannel(FSDataInputStream in, long size) {
+            this.in = in;
+            this.size = size;
+        }
+
+        @Override
+        public int read(ByteBuffer dst) throws IOException {
+            if (pos >= size) {
+                return -1;
+            }
+            int want = (int) Math.min(Math.min(dst.remaining(), 1 << 20), size - pos);
+            byte[] tmp = new byte[want];
+            int n = in.read(pos, tmp, 0, want);
+            if (n < 0) {
+                return -1;
+            }
+            dst.put(tmp, 0, n);
+            pos += n;
+            return n;
+        }
+
+        @Override
+        public int write(ByteBuffer src) {
+            throw new UnsupportedOperationException("read-only");
+        }
+
+        @Override
+        public long position() {
+            return pos;
+        }
+
+        @Override
+        public SeekableByteChannel position(long p) {
+            pos = p;
+            return this;
+        }
+
+        @Override
+        public long size() {
+            return size;
+        }
+
+        @Override
+        public SeekableByteChannel truncate(long s) {
+            throw new UnsupportedOperationException("read-only");
+        }
+
+        @Override
+        public boolean isOpen() {
+            return open;
+        }
+
+        @Override
+        public void close() throws IOException {
+            open = false;
+            in.close();
+        }
     }
 
     static final Schema OUTPUT_SCHEMA = new Schema(List.of(

@@ -2,11 +2,11 @@ package io.sparknmt.io;
 
 /** Corpus formats the job reads. */
 public enum InputFormat {
-    /** One sentence per line; id = 0-based line number across the sorted input files. */
+    /** One sentence per line (LF or CRLF ends a line); id = 0-based line number across the sorted input files. */
     TEXT,
-    /** Tab-separated with a header row, no quoting. */
+    /** Tab-separated with a header row, no quoting; one record per line. */
     TSV,
-    /** Comma-separated with a header row, RFC 4180 quoting. */
+    /** Comma-separated with a header row, RFC 4180 quoting (a quoted field may span lines). */
     CSV,
     /** One JSON object per line. */
     JSONL,

@@ -40,6 +40,11 @@ public final class JobOptions {
             description = "Text column of tsv/csv/jsonl/parquet input (default: ${DEFAULT-VALUE}).")
     String textColumn;
 
+    @Option(names = "--max-input-bytes", paramLabel = "N", defaultValue = "1048576",
+            description = "Longest input record in bytes; a longer one is an error row holding its first 1024 bytes "
+                    + "(default: ${DEFAULT-VALUE}).")
+    long maxInputBytes;
+
     @Option(names = "--beam-size", paramLabel = "N", description = "Beams; 1 = greedy (default: num_beams of generation_config.json).")
     Integer beamSize;
 

@@ -108,7 +108,7 @@ final class JobSettings {
 
     /** {@code --id-column} and {@code --text-column}: command line > conf file > id, text. */
     CorpusReader.Columns columns() {
-        return new CorpusReader.Columns(o.idColumn, o.textColumn);
+        return new CorpusReader.Columns(o.idColumn, o.textColumn, o.maxInputBytes);
     }
 
     /** {@code --master}: command line > conf file > what spark-submit set > local[*] (see TranslateJob). */

@@ -1,5 +1,6 @@
 package io.sparknmt.spark;
 
+import io.sparknmt.io.ScalaSeqs;
 import com.esotericsoftware.kryo.Kryo;
 import com.esotericsoftware.kryo.serializers.JavaSerializer;
 import io.sparknmt.model.ModelBundle;

@@ -1,5 +1,6 @@
 package io.sparknmt.spark;
 
+import io.sparknmt.io.ScalaSeqs;
 import io.sparknmt.decode.Translation;
 import io.sparknmt.decode.Translator;
 import io.sparknmt.io.RowStatus;
@@ -47,8 +48,8 @@ final class RowCodec {
                 checkIds(it);
             } else if (source == null) {
                 it.fail(RowStatus.EMPTY, "input is null");
-            } else if (source.isBlank()) {
-                it.fail(RowStatus.EMPTY, source.isEmpty() ? "input is empty" : "input is whitespace only");
+            } else if (io.sparknmt.io.TextChecks.invisibleOnly(source)) {
+                it.fail(RowStatus.EMPTY, io.sparknmt.io.TextChecks.emptyReason(source));
             } else {
                 it.ids = settings.targetLang() == null ? translator.tokenizer().encode(source)
                         : translator.tokenizer().encode(settings.targetLang(), source);

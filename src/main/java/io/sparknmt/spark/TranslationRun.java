@@ -69,12 +69,13 @@ final class TranslationRun {
 
     /** The rows of {@code files}; {@code perFileIds}: ids count from 0 in each file (incremental runs). */
     Dataset<Row> read(String[] files, boolean perFileIds) {
+        // rows in: the raw records counted apart from the parsed rows, so that a reader losing a row shows
+        rowsIn += CorpusReader.countRecords(spark, settings.inputFormat(), files, settings.columns());
         return CorpusReader.read(spark, settings.inputFormat(), files, settings.columns(), perFileIds);
     }
 
     /** Repartitions, translates (persisted: the statistics and the write read the same rows). */
     Dataset<Row> translate(Dataset<Row> input) {
-        rowsIn += input.count();
         int partitions = settings.numPartitions(input.rdd().getNumPartitions(), spark.sparkContext().defaultParallelism());
         StructType outSchema = Schemas.output(partition.nBest() > 1, partition.emitTokens());
         CollectionAccumulator<TaskStats> taskStats = spark.sparkContext().collectionAccumulator("spark-nmt task stats");

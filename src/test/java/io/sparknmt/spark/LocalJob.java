@@ -20,6 +20,15 @@ final class LocalJob {
     private LocalJob() {
     }
 
+    /** The packaged jar and a path separator when {@code mvn package} made it (verify), else nothing (test). */
+    private static String appJarIfBuilt() throws IOException {
+        try {
+            return StandaloneClusterIT.appJar() + File.pathSeparator;
+        } catch (IllegalStateException e) {
+            return ""; // target/classes on the test class path hold the same classes
+        }
+    }
+
     /**
      * Runs TranslateJob with the JDK at {@code javaHome}, the project's JVM flags plus {@code jvmFlags},
      * writing jsonl into {@code dir/name}; fails the test if the job fails or takes over 5 minutes.
@@ -34,7 +43,7 @@ final class LocalJob {
         cmd.add("-Xmx1g");
         cmd.addAll(jvmFlags);
         cmd.add("-cp");
-        cmd.add(StandaloneClusterIT.appJar() + File.pathSeparator + System.getProperty("java.class.path"));
+        cmd.add(appJarIfBuilt() + System.getProperty("java.class.path"));
         cmd.add(TranslateJob.class.getName());
         cmd.addAll(jobArgs);
         cmd.addAll(List.of("--output", out.toString(), "--output-format", "jsonl"));

@@ -1,4 +1,4 @@
-package io.sparknmt.spark;
+package io.sparknmt.io;
 
 /**
  * Scala 2.13 shim (src/main/scala-2.13): the Seq that Spark rows hold for array columns. The
