@@ -92,7 +92,64 @@ def main(out):
     evil_zip(os.path.join(out, "evil-os-system.bin"), Evil(os.system, "echo pwned"))
     import builtins
     evil_zip(os.path.join(out, "evil-eval.bin"), OrderedDict([("w", Evil(builtins.eval, "1+1"))]))
+    tiny_marian(out)
     print("wrote", sorted(os.listdir(out)))
+
+
+def write_safetensors(path, tensors):
+    header, blobs, off = {}, [], 0
+    for k, v in tensors.items():
+        b = np.ascontiguousarray(v, dtype="<f4").tobytes()
+        header[k] = {"dtype": "F32", "shape": list(v.shape), "data_offsets": [off, off + len(b)]}
+        blobs.append(b)
+        off += len(b)
+    h = json.dumps(header).encode()
+    with open(path, "wb") as f:
+        f.write(len(h).to_bytes(8, "little") + h + b"".join(blobs))
+
+
+def tiny_marian(out):
+    """A tiny random Marian model in the HF layout (tiny-hf/) and, by tools/checkpoints/to_marian.py,
+    in Marian-native form (tiny-marian/): the Java side must map one onto the other exactly."""
+    import subprocess
+    hf = os.path.join(out, "tiny-hf")
+    os.makedirs(hf, exist_ok=True)
+    rng = np.random.default_rng(7)
+    d, ffn, V, layers = 8, 16, 12, 2
+    pieces = ["</s>", "<unk>"] + ["\u2581p%d" % i for i in range(V - 4)] + ["a: b", "<pad>"]
+    vocab = {p: i for i, p in enumerate(pieces)}
+    cfg = {"model_type": "marian", "d_model": d, "encoder_layers": layers, "decoder_layers": layers,
+           "encoder_attention_heads": 2, "decoder_attention_heads": 2, "encoder_ffn_dim": ffn, "decoder_ffn_dim": ffn,
+           "activation_function": "swish", "vocab_size": V, "decoder_vocab_size": V, "max_position_embeddings": d,
+           "scale_embedding": True, "share_encoder_decoder_embeddings": True, "tie_word_embeddings": True,
+           "pad_token_id": V - 1, "eos_token_id": 0, "decoder_start_token_id": V - 1, "forced_eos_token_id": 0,
+           "bad_words_ids": [[V - 1]], "num_beams": 3, "max_length": 512}
+    r = lambda *s: rng.standard_normal(s).astype(np.float32)
+    emb = r(V, d)
+    emb[V - 1] = 0  # the converter's added pad row
+    bias = r(1, V)
+    bias[0, V - 1] = 0
+    t = {"model.shared.weight": emb, "final_logits_bias": bias}
+    for side in ("encoder", "decoder"):
+        for i in range(layers):
+            p = "model.%s.layers.%d." % (side, i)
+            atts = ["self_attn"] + (["encoder_attn"] if side == "decoder" else [])
+            for a in atts:
+                for proj in ("q_proj", "k_proj", "v_proj", "out_proj"):
+                    t[p + a + "." + proj + ".weight"] = r(d, d)
+                    t[p + a + "." + proj + ".bias"] = r(d)
+                t[p + a + "_layer_norm.weight"] = r(d)
+                t[p + a + "_layer_norm.bias"] = r(d)
+            t[p + "fc1.weight"], t[p + "fc1.bias"] = r(ffn, d), r(ffn)
+            t[p + "fc2.weight"], t[p + "fc2.bias"] = r(d, ffn), r(d)
+            t[p + "final_layer_norm.weight"], t[p + "final_layer_norm.bias"] = r(d), r(d)
+    write_safetensors(os.path.join(hf, "model.safetensors"), t)
+    json.dump(cfg, open(os.path.join(hf, "config.json"), "w"), indent=1)
+    json.dump(vocab, open(os.path.join(hf, "vocab.json"), "w"), ensure_ascii=False)
+    for spm in ("source.spm", "target.spm"):  # placeholders: the tensor-level test never tokenizes
+        open(os.path.join(hf, spm), "wb").write(b"placeholder, not a SentencePiece model\n")
+    tool = os.path.join(os.path.dirname(os.path.abspath(__file__)), "to_marian.py")
+    subprocess.check_call([sys.executable, tool, hf, os.path.join(out, "tiny-marian"), "--name", "tiny.npz"])
 
 
 if __name__ == "__main__":

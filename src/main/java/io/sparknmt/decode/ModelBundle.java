@@ -7,6 +7,8 @@ import io.sparknmt.model.MarianConfig;
 import io.sparknmt.model.MarianModel;
 import io.sparknmt.model.MarianWeights;
 import io.sparknmt.model.ModelFormatException;
+import io.sparknmt.model.checkpoint.Checkpoints;
+import io.sparknmt.model.checkpoint.MarianRelease;
 import io.sparknmt.tokenizer.MarianTokenizer;
 import java.io.IOException;
 import java.io.InputStream;
@@ -47,8 +49,15 @@ public final class ModelBundle implements Serializable {
         this.fingerprint = fingerprint;
     }
 
-    /** Loads and validates a model directory in the Hugging Face Marian layout. */
+    /**
+     * Loads and validates a model directory in the Hugging Face Marian layout (weights as
+     * safetensors, pytorch_model.bin or shards: {@link Checkpoints}), or a Marian-native release
+     * directory or .zip ({@link MarianRelease}).
+     */
     public static ModelBundle load(Path dir) {
+        if (MarianRelease.isRelease(dir)) {
+            dir = MarianRelease.toHuggingFaceLayout(dir);
+        }
         if (!Files.isDirectory(dir)) {
             throw new ModelFormatException(dir + ": not a model directory");
         }
@@ -96,8 +105,10 @@ public final class ModelBundle implements Serializable {
     /** SHA-256 over the files that decide the translations (config, weights, tokenizers). */
     public static String fingerprint(Path dir) throws IOException {
         MessageDigest md = Digests.sha256();
-        for (String name : List.of("config.json", "generation_config.json", "model.safetensors", "source.spm",
-                "target.spm", "vocab.json", "target_vocab.json", "tokenizer_config.json")) {
+        List<String> names = new java.util.ArrayList<>(List.of("config.json", "generation_config.json", "source.spm",
+                "target.spm", "vocab.json", "target_vocab.json", "tokenizer_config.json"));
+        names.addAll(2, Checkpoints.weightFiles(dir).stream().map(p -> p.getFileName().toString()).toList());
+        for (String name : names) {
             Path p = dir.resolve(name);
             if (!Files.exists(p)) {
                 continue;

@@ -8,4 +8,8 @@ public final class SafetensorsWriterAccess {
     public static byte[] encode(String dtype, float[] v) {
         return SafetensorsWriter.encode(dtype, v);
     }
+
+    public static short half(float f) {
+        return SafetensorsWriter.floatToHalf(f);
+    }
 }
