@@ -1,6 +1,7 @@
 package io.sparknmt.spark;
 
 import io.sparknmt.model.ModelFormatException;
+import io.sparknmt.model.checkpoint.Checkpoints;
 import io.sparknmt.model.checkpoint.HubCache;
 import java.io.IOException;
 import java.net.URI;
@@ -42,10 +43,15 @@ final class ModelFetcher {
                 fs.copyToLocalFile(false, src, new Path(zip.toUri()), true);
                 return zip;
             }
+            java.util.Map<String, Path> files = new java.util.LinkedHashMap<>();
             for (var st : fs.listStatus(src)) {
                 if (st.isFile()) {
-                    fs.copyToLocalFile(false, st.getPath(), new Path(dst.resolve(st.getPath().getName()).toUri()), true);
+                    files.put(st.getPath().getName(), st.getPath());
                 }
+            }
+            // Only what will be read: not a second format of the weights (tf_model.h5, rust_model.ot, ...).
+            for (String name : Checkpoints.filesToFetch(files.keySet())) {
+                fs.copyToLocalFile(false, files.get(name), new Path(dst.resolve(name).toUri()), true);
             }
             return dst;
         } catch (IOException e) {

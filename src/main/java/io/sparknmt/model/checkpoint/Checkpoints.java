@@ -92,6 +92,42 @@ public final class Checkpoints {
                 + ", " + TORCH_BIN + ", " + TORCH_BIN_INDEX + " and a Marian *.npz");
     }
 
+    /** The tokenizer and config files a model directory may have besides its weights. */
+    public static final List<String> SMALL_FILES = List.of("config.json", "generation_config.json",
+            "tokenizer_config.json", "special_tokens_map.json", "vocab.json", "target_vocab.json", "source.spm", "target.spm");
+
+    /**
+     * Of a remote model directory's file names, those worth copying: the small files, the
+     * weights in the one format that will be read (so tf_model.h5, rust_model.ot, flax_model.msgpack
+     * or a second copy of the weights are not fetched), and for a Marian-native release its .npz,
+     * .yml and SentencePiece files. Shards are fetched with their index (the index names them;
+     * every shard-looking file of that format is taken, the index decides at load time).
+     */
+    public static List<String> filesToFetch(java.util.Collection<String> names) {
+        java.util.Set<String> have = new java.util.TreeSet<>(names);
+        List<String> out = new ArrayList<>();
+        for (String n : SMALL_FILES) {
+            if (have.contains(n)) {
+                out.add(n);
+            }
+        }
+        if (have.contains(SAFETENSORS)) {
+            out.add(SAFETENSORS);
+        } else if (have.contains(SAFETENSORS_INDEX)) {
+            out.add(SAFETENSORS_INDEX);
+            have.stream().filter(n -> n.endsWith(".safetensors")).forEach(out::add);
+        } else if (have.contains(TORCH_BIN)) {
+            out.add(TORCH_BIN);
+        } else if (have.contains(TORCH_BIN_INDEX)) {
+            out.add(TORCH_BIN_INDEX);
+            have.stream().filter(n -> n.endsWith(".bin")).forEach(out::add);
+        } else {
+            have.stream().filter(n -> n.endsWith(".npz") || n.endsWith(".yml") || n.endsWith(".spm"))
+                    .filter(n -> !out.contains(n)).forEach(out::add);
+        }
+        return out;
+    }
+
     /** {@code weight_map} of an index file: tensor name -> shard file name (a plain name in the same directory). */
     static Map<String, String> readIndex(Path index) {
         JsonNode root;
