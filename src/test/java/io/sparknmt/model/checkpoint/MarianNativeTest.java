@@ -238,6 +238,38 @@ class MarianNativeTest {
         assertTrue(refused(r).contains("other.npz (named in decoder.yml) is missing"));
     }
 
+    /** tied-embeddings-src false: encoder_Wemb + decoder_Wemb, *.src.vocab.yml + *.trg.vocab.yml. */
+    @Test
+    void separateEmbeddingsAndVocabularies() throws IOException {
+        Path r = tinyRelease("separate");
+        float[] wemb;
+        int[] shape;
+        try (MarianNpz npz = MarianNpz.open(r.resolve("tiny.npz"))) {
+            wemb = npz.floats("Wemb");
+            shape = npz.arrays().get("Wemb").shape();
+        }
+        patchNpz(r, "Wemb", null);
+        patchNpz(r, "encoder_Wemb", new Npy("<f4", shape, wemb));
+        float[] dec = wemb.clone();
+        dec[0] += 1f;
+        patchNpz(r, "decoder_Wemb", new Npy("<f4", shape, dec));
+        patchConfig(r, "tied-embeddings-all: true", "tied-embeddings-all: false");
+        Files.move(r.resolve("opus.spm-spm.vocab.yml"), r.resolve("opus.src.vocab.yml"));
+        Files.copy(r.resolve("opus.src.vocab.yml"), r.resolve("opus.trg.vocab.yml"));
+        Files.writeString(r.resolve("decoder.yml"), "models:\n  - tiny.npz\nbeam-size: 2\n");
+        Path conv = MarianRelease.toHuggingFaceLayout(r);
+        MarianConfig c = MarianConfig.read(conv.resolve("config.json"));
+        assertTrue(!c.shareEmbeddings() && c.tieWordEmbeddings());
+        assertTrue(new ObjectMapper().readTree(conv.resolve("tokenizer_config.json").toFile()).path("separate_vocabs").asBoolean());
+        assertEquals(MarianTokenizer.readVocab(conv.resolve("vocab.json")), MarianTokenizer.readVocab(conv.resolve("target_vocab.json")));
+        MarianWeights w = MarianWeights.load(conv, c);
+        float[] enc = w.get("model.encoder.embed_tokens.weight");
+        assertArrayEquals(Arrays.copyOf(wemb, enc.length), enc);
+        assertArrayEquals(Arrays.copyOf(dec, enc.length), w.get("model.decoder.embed_tokens.weight"));
+        assertTrue(w.get("lm_head.weight") == w.get("model.decoder.embed_tokens.weight"));
+        assertEquals(2, ModelBundle.load(r).generation().numBeams());
+    }
+
     @Test
     void zipReleaseWithABombEntryIsRefused() throws IOException {
         Path zip = dir.resolve("bomb.zip");
