@@ -136,12 +136,38 @@ class MarianTokenizerRef:
         self.special_ids = {self.target_vocab[t] for t in (self.unk_token, self.eos_token, self.pad_token)
                             if t in self.target_vocab}
 
+    def split_special(self, text):
+        """transformers' PreTrainedTokenizer.tokenize: the special tokens' literal text (</s>,
+        <unk>, <pad>: the added tokens of a Marian tokenizer) is cut out of the input first,
+        leftmost match first; each piece of text between them is tokenized on its own (empty ones
+        skipped). Whether the whitespace next to a special token is stripped differs between 4.x
+        releases; SentencePiece's whitespace normalisation makes both give the same pieces."""
+        specials = [t for t in (self.eos_token, self.unk_token, self.pad_token) if t in self.vocab]
+        out, start, i = [], 0, 0
+        while i < len(text):
+            hit = next((t for t in sorted(specials, key=len, reverse=True) if text.startswith(t, i)), None)
+            if hit is None:
+                i += 1
+                continue
+            out.append((False, text[start:i]))
+            out.append((True, hit))
+            i += len(hit)
+            start = i
+        out.append((False, text[start:]))
+        return [(sp, t) for sp, t in out if t]
+
     def tokenize(self, text):
         """Pieces (strings) without the trailing </s>."""
-        m = LANG_CODE_RE.match(text)
-        code = [m.group(0)] if m else []
-        text = LANG_CODE_RE.sub("", text)
-        return code + self.spm_source.encode(text, out_type=str)
+        pieces = []
+        for special, chunk in self.split_special(text):
+            if special:
+                pieces.append(chunk)
+                continue
+            m = LANG_CODE_RE.match(chunk)   # MarianTokenizer._tokenize, per chunk
+            code = [m.group(0)] if m else []
+            chunk = LANG_CODE_RE.sub("", chunk)
+            pieces += code + self.spm_source.encode(chunk, out_type=str)
+        return pieces
 
     def encode(self, text):
         return [self.vocab.get(p, self.unk_id) for p in self.tokenize(text)] + [self.eos_id]

@@ -2,8 +2,9 @@ package io.sparknmt.model;
 
 import static io.sparknmt.model.TensorNames.*;
 
+import io.sparknmt.model.checkpoint.Checkpoints;
+import io.sparknmt.model.checkpoint.TensorSource;
 import java.io.Serializable;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
@@ -54,28 +55,23 @@ public final class MarianWeights implements Serializable {
         return n;
     }
 
-    /** Reads {@code model.safetensors} of a model directory, checking it against the config. */
+    /**
+     * Reads the weights of a model directory (model.safetensors, pytorch_model.bin, their sharded
+     * forms or a Marian-native .npz: {@link Checkpoints#open}), checking them against the config.
+     */
     public static MarianWeights load(Path modelDir, MarianConfig config) {
         return load(ModelFiles.of(modelDir), config);
     }
 
-    /** As {@link #load(Path, MarianConfig)}, from the files {@code files} names. */
+    /** As {@link #load(Path, MarianConfig)}, from the directory {@code files} names. */
     public static MarianWeights load(ModelFiles files, MarianConfig config) {
         Path modelDir = files.dir();
-        Path file = files.weights();
-        if (!Files.exists(file)) {
-            if (Files.exists(files.pickledWeights())) {
-                throw new ModelFormatException(modelDir + ": only pytorch_model.bin is present; spark-nmt never "
-                        + "unpickles model files. Convert it to model.safetensors first (see docs/models.md).");
-            }
-            throw new ModelFormatException(modelDir + ": model.safetensors is missing");
-        }
-        try (Safetensors st = Safetensors.open(file)) {
+        try (TensorSource st = Checkpoints.open(modelDir)) {
             return load(st, config);
         }
     }
 
-    static MarianWeights load(Safetensors st, MarianConfig c) {
+    public static MarianWeights load(TensorSource st, MarianConfig c) {
         Map<String, float[]> t = new HashMap<>();
         int d = c.dModel();
         // Embeddings: any one of the tied names may be the stored one.
@@ -128,7 +124,7 @@ public final class MarianWeights implements Serializable {
         return new MarianWeights(c, t);
     }
 
-    private static String firstPresent(Safetensors st, List<String> names) {
+    private static String firstPresent(TensorSource st, List<String> names) {
         for (String n : names) {
             if (st.has(n)) {
                 return n;
@@ -138,7 +134,7 @@ public final class MarianWeights implements Serializable {
                 + (names.size() > 1 ? " (or its tied aliases " + names.subList(1, names.size()) + ")" : ""));
     }
 
-    private static float[] checkedPositions(Safetensors st, String name, float[] table, MarianConfig c) {
+    private static float[] checkedPositions(TensorSource st, String name, float[] table, MarianConfig c) {
         if (!st.has(name)) {
             return table;
         }
@@ -155,24 +151,24 @@ public final class MarianWeights implements Serializable {
 
     }
 
-    private static void readAttention(Safetensors st, Map<String, float[]> t, String prefix, int d) {
+    private static void readAttention(TensorSource st, Map<String, float[]> t, String prefix, int d) {
         for (String proj : List.of(Q_PROJ, K_PROJ, V_PROJ, OUT_PROJ)) {
             readLinear(st, t, prefix + proj, d, d);
         }
     }
 
-    private static void readFeedForward(Safetensors st, Map<String, float[]> t, String prefix, int d, int ffn) {
+    private static void readFeedForward(TensorSource st, Map<String, float[]> t, String prefix, int d, int ffn) {
         readLinear(st, t, prefix + FC1, ffn, d);
         readLinear(st, t, prefix + FC2, d, ffn);
         readNorm(st, t, prefix + FINAL_LN, d);
     }
 
-    private static void readLinear(Safetensors st, Map<String, float[]> t, String prefix, int out, int in) {
+    private static void readLinear(TensorSource st, Map<String, float[]> t, String prefix, int out, int in) {
         t.put(prefix + WEIGHT, st.read(prefix + WEIGHT, out, in));
         t.put(prefix + BIAS, st.read(prefix + BIAS, out));
     }
 
-    private static void readNorm(Safetensors st, Map<String, float[]> t, String prefix, int d) {
+    private static void readNorm(TensorSource st, Map<String, float[]> t, String prefix, int d) {
         t.put(prefix + WEIGHT, st.read(prefix + WEIGHT, d));
         t.put(prefix + BIAS, st.read(prefix + BIAS, d));
     }

@@ -1,6 +1,8 @@
 package io.sparknmt.model;
 
 import io.sparknmt.kernel.Kernels;
+import io.sparknmt.model.checkpoint.Checkpoints;
+import io.sparknmt.model.checkpoint.MarianRelease;
 import java.io.IOException;
 import java.io.Serializable;
 import java.nio.file.Files;
@@ -38,8 +40,15 @@ public final class ModelBundle implements Serializable {
         this.fingerprint = fingerprint;
     }
 
-    /** Loads and validates a model directory in the Hugging Face Marian layout. */
+    /**
+     * Loads and validates a model directory in the Hugging Face Marian layout (weights as
+     * safetensors, pytorch_model.bin or shards: {@link Checkpoints}), or a Marian-native release
+     * directory or .zip ({@link MarianRelease}).
+     */
     public static ModelBundle load(Path dir) {
+        if (MarianRelease.isRelease(dir)) {
+            dir = MarianRelease.toHuggingFaceLayout(dir);
+        }
         ModelFiles files = ModelFiles.of(dir);
         MarianConfig config = MarianConfig.read(files.config());
         GenerationConfig gen = GenerationConfig.read(files, config);

@@ -143,7 +143,14 @@ public final class ModelFiles {
             throw new IllegalStateException(e);
         }
         byte[] buf = new byte[1 << 16];
-        for (String name : FINGERPRINTED) {
+        // the weight files the format reader will read (safetensors, .bin, shards, .npz), in the
+        // place model.safetensors has in the list, so that a safetensors model keeps its fingerprint
+        List<String> names = new java.util.ArrayList<>(FINGERPRINTED);
+        int at = names.indexOf(SAFETENSORS);
+        names.remove(at);
+        names.addAll(at, io.sparknmt.model.checkpoint.Checkpoints.weightFiles(dir).stream()
+                .map(p -> p.getFileName().toString()).toList());
+        for (String name : names) {
             Path p = dir.resolve(name);
             if (!Files.exists(p)) {
                 continue;

@@ -22,7 +22,7 @@ import java.util.Map;
  * header has been checked against the file's size, so hostile files fail with a message naming
  * the file and tensor.
  */
-public final class Safetensors implements AutoCloseable {
+public final class Safetensors implements io.sparknmt.model.checkpoint.TensorSource {
 
     /** Largest header accepted (the format's own limit is 100 MB). */
     static final long MAX_HEADER_BYTES = 100L * 1024 * 1024;
@@ -174,19 +174,27 @@ public final class Safetensors implements AutoCloseable {
         return Collections.unmodifiableMap(out);
     }
 
+    @Override
     public Path file() {
         return file;
+    }
+
+    @Override
+    public java.util.Set<String> names() {
+        return entries.keySet();
     }
 
     public Map<String, Entry> entries() {
         return entries;
     }
 
+    @Override
     public boolean has(String name) {
         return entries.containsKey(name);
     }
 
     /** Reads a tensor as float32, checking its shape against {@code expectedShape}. */
+    @Override
     public float[] read(String name, int... expectedShape) {
         Entry e = entries.get(name);
         if (e == null) {
@@ -223,7 +231,7 @@ public final class Safetensors implements AutoCloseable {
     }
 
     /** IEEE 754 binary16 to float32, subnormals, infinities and NaN included. */
-    static float halfToFloat(short h) {
+    public static float halfToFloat(short h) {
         int bits = h & 0xffff;
         int sign = (bits & 0x8000) << 16;
         int exp = (bits >>> 10) & 0x1f;

@@ -15,7 +15,9 @@ import picocli.CommandLine.Option;
 public final class JobOptions {
 
     @Option(names = "--model", required = true, paramLabel = "DIR",
-            description = "Model directory in the Hugging Face Marian layout: a local path or any Hadoop FS URI (file:, hdfs:, s3a:).")
+            description = "Model: a Hugging Face Marian directory (model.safetensors or pytorch_model.bin, sharded or not), "
+                    + "a Marian-native release (directory or .zip with the .npz), as a local path or any Hadoop FS URI "
+                    + "(file:, hdfs:, s3a:); or a hub id org/name[@revision] resolved offline in the local Hugging Face cache.")
     String model;
 
     @Option(names = "--input", required = true, paramLabel = "PATH", description = "Input file, directory or glob.")

@@ -1,6 +1,8 @@
 package io.sparknmt.spark;
 
 import io.sparknmt.model.ModelFormatException;
+import io.sparknmt.model.checkpoint.Checkpoints;
+import io.sparknmt.model.checkpoint.HubCache;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Files;
@@ -8,7 +10,11 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 
-/** Makes a model directory given as a local path or any Hadoop FS URI available on the driver's disk. */
+/**
+ * Makes a model given as a local path, a Hugging Face hub id (resolved offline in the local hub
+ * cache: {@link HubCache}) or any Hadoop FS URI (a directory, or a Marian release .zip) available
+ * on the driver's disk.
+ */
 final class ModelFetcher {
     private ModelFetcher() {
     }
@@ -16,7 +22,11 @@ final class ModelFetcher {
     static java.nio.file.Path localDirectory(String location) {
         URI uri = URI.create(location.replace(" ", "%20"));
         if (uri.getScheme() == null || uri.getScheme().length() == 1) { // plain or Windows path
-            return java.nio.file.Path.of(location);
+            java.nio.file.Path local = java.nio.file.Path.of(location);
+            if (!Files.exists(local) && HubCache.looksLikeId(location)) {
+                return HubCache.resolve(location);
+            }
+            return local;
         }
         if ("file".equals(uri.getScheme())) {
             return java.nio.file.Path.of(uri);
@@ -24,14 +34,24 @@ final class ModelFetcher {
         try {
             Path src = new Path(location);
             FileSystem fs = src.getFileSystem(new Configuration());
-            if (!fs.getFileStatus(src).isDirectory()) {
-                throw new ModelFormatException(location + ": not a model directory");
-            }
             java.nio.file.Path dst = Files.createTempDirectory("spark-nmt-model");
+            if (!fs.getFileStatus(src).isDirectory()) {
+                if (!src.getName().toLowerCase(java.util.Locale.ROOT).endsWith(".zip")) {
+                    throw new ModelFormatException(location + ": not a model directory or a Marian release .zip");
+                }
+                java.nio.file.Path zip = dst.resolve(src.getName());
+                fs.copyToLocalFile(false, src, new Path(zip.toUri()), true);
+                return zip;
+            }
+            java.util.Map<String, Path> files = new java.util.LinkedHashMap<>();
             for (var st : fs.listStatus(src)) {
                 if (st.isFile()) {
-                    fs.copyToLocalFile(false, st.getPath(), new Path(dst.resolve(st.getPath().getName()).toUri()), true);
+                    files.put(st.getPath().getName(), st.getPath());
                 }
+            }
+            // Only what will be read: not a second format of the weights (tf_model.h5, rust_model.ot, ...).
+            for (String name : Checkpoints.filesToFetch(files.keySet())) {
+                fs.copyToLocalFile(false, files.get(name), new Path(dst.resolve(name).toUri()), true);
             }
             return dst;
         } catch (IOException e) {

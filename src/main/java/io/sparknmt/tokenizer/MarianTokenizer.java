@@ -16,7 +16,9 @@ import java.util.regex.Pattern;
  * MarianTokenizer's rules on the real SentencePiece library.
  *
  * <ul>
- *   <li>Encode: a leading {@code >>xx<<} language code is split off and kept as one token (all
+ *   <li>Encode: the literal text of {@code </s>}, {@code <unk>} and {@code <pad>} is split out
+ *       first, each its own token (transformers' added-token split); in each stretch between them,
+ *       a leading {@code >>xx<<} language code is split off and kept as one token (all
  *       matches of the pattern are removed from the text, as transformers does); the rest goes
  *       through {@code source.spm} as pieces; pieces map to ids through {@code vocab.json}
  *       (unknown pieces to {@code <unk>}); {@code </s>} is appended; no BOS.</li>
@@ -60,6 +62,7 @@ public final class MarianTokenizer implements AutoCloseable {
     private final int eosId;
     private final int unkId;
     private final int padId;
+    private final List<String> splitTokens; // special tokens cut out of the input text
 
     /**
      * @param sourceSpm    bytes of source.spm
@@ -88,6 +91,7 @@ public final class MarianTokenizer implements AutoCloseable {
             }
         }
         this.padId = targetVocab.getOrDefault("<pad>", -1);
+        this.splitTokens = List.of("</s>", "<unk>", "<pad>").stream().filter(sourceVocab::containsKey).toList();
         SpTokenizer src = new SpTokenizer(sourceSpm);
         try {
             this.target = new SpTokenizer(targetSpm);
@@ -157,19 +161,49 @@ public final class MarianTokenizer implements AutoCloseable {
         return unkId;
     }
 
-    /** The source pieces of a sentence (language code first, when present), before id mapping. */
+    /**
+     * The source pieces of a sentence, before id mapping. The literal text of the special tokens
+     * ({@code </s>}, {@code <unk>}, {@code <pad>}, when in the source vocabulary) is cut out first,
+     * leftmost match first, each becoming its own piece, as transformers' PreTrainedTokenizer does
+     * for added tokens; each stretch of text between them is tokenized on its own (empty ones
+     * skipped): a leading language code kept as one piece, every code removed, SentencePiece.
+     */
     public List<String> pieces(String text) {
-        Matcher m = LANGUAGE_CODE.matcher(text);
         List<String> out = new ArrayList<>();
-        String rest = text;
+        int start = 0;
+        int i = text.indexOf('<');
+        while (i >= 0 && i < text.length()) {
+            String hit = null;
+            for (String sp : splitTokens) {
+                if (text.startsWith(sp, i) && (hit == null || sp.length() > hit.length())) {
+                    hit = sp;
+                }
+            }
+            if (hit == null) {
+                i = text.indexOf('<', i + 1);
+                continue;
+            }
+            chunkPieces(text.substring(start, i), out);
+            out.add(hit);
+            start = i + hit.length();
+            i = text.indexOf('<', start);
+        }
+        chunkPieces(text.substring(start), out);
+        return out;
+    }
+
+    private void chunkPieces(String text, List<String> out) {
+        if (text.isEmpty()) {
+            return;
+        }
+        Matcher m = LANGUAGE_CODE.matcher(text);
         if (m.lookingAt()) {
             out.add(m.group());
         }
-        rest = LANGUAGE_CODE.matcher(text).replaceAll("");
+        String rest = LANGUAGE_CODE.matcher(text).replaceAll("");
         if (!rest.isEmpty()) {
             out.addAll(source.tokenize(rest));
         }
-        return out;
     }
 
     /**

@@ -38,6 +38,21 @@ class MarianTokenizerTest {
         }
     }
 
+    /** Literal </s>, <unk>, <pad> in the input: split out as transformers does (special_tokens.jsonl). */
+    @Test
+    void literalSpecialTokenTextIsSplitOutAsTransformersDoes() throws IOException {
+        List<JsonNode> cases = Fixtures.jsonl("special_tokens.jsonl");
+        assertTrue(cases.size() >= 20);
+        for (JsonNode c : cases) {
+            String text = c.get("text").asText();
+            List<String> pieces = new java.util.ArrayList<>();
+            c.get("pieces").forEach(p -> pieces.add(p.asText()));
+            assertEquals(pieces, tok.pieces(text), () -> "text: " + text);
+            assertArrayEquals(ints(c.get("ids")), tok.encode(text), () -> "text: " + text);
+        }
+        assertEquals(List.of("\u2581A", "</s>", ">>fr<<", "\u2581b"), tok.pieces("A </s>>>fr<< b"));
+    }
+
     @Test
     void decodeMatchesTheReferenceOnEveryFixture() throws IOException {
         for (JsonNode c : Fixtures.jsonl("detok.jsonl")) {
