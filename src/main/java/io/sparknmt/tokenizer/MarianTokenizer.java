@@ -169,6 +169,11 @@ public final class MarianTokenizer implements AutoCloseable {
      * skipped): a leading language code kept as one piece, every code removed, SentencePiece.
      */
     public List<String> pieces(String text) {
+        return pieces(text, true);
+    }
+
+    /** {@code codes}: whether the language-code rule applies to the text between special tokens. */
+    private List<String> pieces(String text, boolean codes) {
         List<String> out = new ArrayList<>();
         int start = 0;
         int i = text.indexOf('<');
@@ -183,17 +188,21 @@ public final class MarianTokenizer implements AutoCloseable {
                 i = text.indexOf('<', i + 1);
                 continue;
             }
-            chunkPieces(text.substring(start, i), out);
+            chunkPieces(text.substring(start, i), out, codes);
             out.add(hit);
             start = i + hit.length();
             i = text.indexOf('<', start);
         }
-        chunkPieces(text.substring(start), out);
+        chunkPieces(text.substring(start), out, codes);
         return out;
     }
 
-    private void chunkPieces(String text, List<String> out) {
+    private void chunkPieces(String text, List<String> out, boolean codes) {
         if (text.isEmpty()) {
+            return;
+        }
+        if (!codes) {
+            out.addAll(source.tokenize(text));
             return;
         }
         Matcher m = LANGUAGE_CODE.matcher(text);
@@ -220,7 +229,7 @@ public final class MarianTokenizer implements AutoCloseable {
         if (codeId == null) {
             throw new IllegalArgumentException("language code >>" + code + "<< is not in the source vocabulary");
         }
-        List<String> pieces = text.isEmpty() ? List.of() : source.tokenize(text);
+        List<String> pieces = pieces(text, false); // literal special tokens still split out
         int[] ids = new int[pieces.size() + 2];
         ids[0] = codeId;
         for (int i = 0; i < pieces.size(); i++) {
