@@ -7,6 +7,7 @@ import io.sparknmt.io.Digests;
 import io.sparknmt.io.InputFormat;
 import io.sparknmt.io.OutputFormat;
 import io.sparknmt.model.ModelBundle;
+import org.apache.spark.SparkConf;
 import java.io.IOException;
 import picocli.CommandLine;
 
@@ -276,5 +277,14 @@ final class JobSettings {
                 "maxlen=" + maxLength(bundle), "maxin=" + maxInputTokens(bundle),
                 "lang=" + targetLang(bundle), "in=" + inputFormat, "id=" + columns.id(), "text=" + columns.text());
         return Digests.sha256Hex(key, 32);
+    }
+
+    /** The Hadoop configuration the session will have: Hadoop's defaults plus the {@code spark.hadoop.*} settings. */
+    static org.apache.hadoop.conf.Configuration hadoopConf(SparkConf conf) {
+        org.apache.hadoop.conf.Configuration h = new org.apache.hadoop.conf.Configuration();
+        for (scala.Tuple2<String, String> e : conf.getAllWithPrefix("spark.hadoop.")) {
+            h.set(e._1(), e._2());
+        }
+        return h;
     }
 }

@@ -19,7 +19,15 @@ final class ModelFetcher {
     private ModelFetcher() {
     }
 
-    static java.nio.file.Path localDirectory(String location) {
+    /** The directory under the system temporary folder where remote models are copied, with this prefix. */
+    static final String TEMP_PREFIX = "spark-nmt-model";
+
+    /**
+     * A local directory (or release .zip) holding the model at {@code location}; a remote one is
+     * copied with {@code conf} (the job's Hadoop settings: {@code spark.hadoop.*} credentials and
+     * endpoints) into a temporary directory, which {@link #release} deletes.
+     */
+    static java.nio.file.Path localDirectory(String location, Configuration conf) {
         URI uri = URI.create(location.replace(" ", "%20"));
         if (uri.getScheme() == null || uri.getScheme().length() == 1) { // plain or Windows path
             java.nio.file.Path local = java.nio.file.Path.of(location);
@@ -33,8 +41,8 @@ final class ModelFetcher {
         }
         try {
             Path src = new Path(location);
-            FileSystem fs = src.getFileSystem(new Configuration());
-            java.nio.file.Path dst = Files.createTempDirectory("spark-nmt-model");
+            FileSystem fs = src.getFileSystem(conf);
+            java.nio.file.Path dst = Files.createTempDirectory(TEMP_PREFIX);
             if (!fs.getFileStatus(src).isDirectory()) {
                 if (!src.getName().toLowerCase(java.util.Locale.ROOT).endsWith(".zip")) {
                     throw new ModelFormatException(location + ": not a model directory or a Marian release .zip");
@@ -56,6 +64,26 @@ final class ModelFetcher {
             return dst;
         } catch (IOException e) {
             throw new ModelFormatException(location + ": cannot fetch the model: " + e.getMessage(), e);
+        }
+    }
+
+    /** Deletes the temporary copy {@link #localDirectory} made of a remote model (nothing else). */
+    static void release(java.nio.file.Path local) {
+        java.nio.file.Path tmp = java.nio.file.Path.of(System.getProperty("java.io.tmpdir")).toAbsolutePath().normalize();
+        java.nio.file.Path copy = local.toAbsolutePath().normalize();
+        if (!Files.isDirectory(copy)) {
+            copy = copy.getParent(); // a fetched release .zip lies in its own temporary directory
+        }
+        if (copy == null || !tmp.equals(copy.getParent()) || !copy.getFileName().toString().startsWith(TEMP_PREFIX)) {
+            return; // the user's own directory
+        }
+        try (java.util.stream.Stream<java.nio.file.Path> walk = Files.walk(copy)) {
+            for (java.nio.file.Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        } catch (IOException e) {
+            // a leftover temporary copy is harmless; say so and go on
+            org.slf4j.LoggerFactory.getLogger(ModelFetcher.class).warn("could not delete {}: {}", copy, e.toString());
         }
     }
 }

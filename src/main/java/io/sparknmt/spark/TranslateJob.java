@@ -96,10 +96,17 @@ public final class TranslateJob implements java.util.concurrent.Callable<Integer
         // Every setting that needs no model is checked here, before the model or any input is read.
         JobSettings settings = new JobSettings(opts);
         // Before the model is loaded: an output that exists, or one that --overwrite must never delete.
-        OutputGuard.check(hadoopConf(sparkConf(settings)), settings.output(), settings.overwrite(),
+        org.apache.hadoop.conf.Configuration hadoop = JobSettings.hadoopConf(sparkConf(settings));
+        OutputGuard.check(hadoop, settings.output(), settings.overwrite(),
                 settings.incremental(), List.of(settings.input(), settings.model()));
         long t0 = System.nanoTime();
-        ModelBundle bundle = loadModel(ModelFetcher.localDirectory(settings.model()));
+        java.nio.file.Path modelDir = ModelFetcher.localDirectory(settings.model(), hadoop);
+        ModelBundle bundle;
+        try {
+            bundle = loadModel(modelDir); // the bundle holds every byte it needs from here on
+        } finally {
+            ModelFetcher.release(modelDir);
+        }
         long t1 = System.nanoTime();
         LOG.info("model {} loaded and checked in {} ms ({} parameters)", settings.model(), (t1 - t0) / 1_000_000,
                 bundle.weights().parameterCount());
@@ -166,15 +173,6 @@ public final class TranslateJob implements java.util.concurrent.Callable<Integer
         ModelBundle bundle = ModelBundle.load(dir);
         MarianTokenizer.check(ModelFiles.of(dir));
         return bundle;
-    }
-
-    /** The Hadoop configuration the session will have: Hadoop's defaults plus the {@code spark.hadoop.*} settings. */
-    static org.apache.hadoop.conf.Configuration hadoopConf(SparkConf conf) {
-        org.apache.hadoop.conf.Configuration h = new org.apache.hadoop.conf.Configuration();
-        for (scala.Tuple2<String, String> e : conf.getAllWithPrefix("spark.hadoop.")) {
-            h.set(e._1(), e._2());
-        }
-        return h;
     }
 
     private SparkConf sparkConf(JobSettings settings) {
