@@ -20,13 +20,22 @@ final class LocalJob {
     private LocalJob() {
     }
 
-    /** The packaged jar and a path separator when {@code mvn package} made it (verify), else nothing (test). */
+    /**
+     * The packaged jar and a path separator when {@code mvn package} made it from the current
+     * classes (verify), else nothing (test phase, or a jar older than the classes): target/classes
+     * on the test class path hold the same classes.
+     */
     private static String appJarIfBuilt() throws IOException {
+        Path jar;
         try {
-            return StandaloneClusterIT.appJar() + File.pathSeparator;
+            jar = StandaloneClusterIT.appJar();
         } catch (IllegalStateException e) {
-            return ""; // target/classes on the test class path hold the same classes
+            return "";
         }
+        Path classes = io.sparknmt.TestPaths.repo().resolve("target/classes/io/sparknmt/spark/TranslateJob.class");
+        boolean fresh = !Files.exists(classes)
+                || Files.getLastModifiedTime(jar).compareTo(Files.getLastModifiedTime(classes)) >= 0;
+        return fresh ? jar + File.pathSeparator : "";
     }
 
     /**
