@@ -29,9 +29,9 @@ class DirectMemoryIT {
         Path java = Path.of(System.getProperty("java.home"));
         LocalJob.Result free = LocalJob.run(java, List.of(), args, dir, "unbounded");
         LocalJob.Result tight = LocalJob.run(java, List.of("-XX:MaxDirectMemorySize=32m"), args, dir, "bounded");
-        assertTrue(tight.log().contains("ran out of memory") && tight.log().contains("retrying it in halves"),
+        assertTrue(tight.log().contains("ran out of direct memory") && tight.log().contains("retrying it in halves"),
                 "the bound was not hit: " + tight.log());
-        assertTrue(!free.log().contains("ran out of memory"), free.log());
+        assertTrue(!free.log().contains("ran out of direct memory"), free.log());
         assertEquals(100, free.rows().size());
         assertEquals(free.rows(), tight.rows(), "same rows, texts and scores with the smaller batches");
         assertTrue(tight.rows().stream().allMatch(r -> r.contains("\"status\":\"ok\"")), "every row translated");

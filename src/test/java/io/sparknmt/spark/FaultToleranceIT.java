@@ -139,8 +139,9 @@ class FaultToleranceIT {
         long removed = 0;
         long lostTasks = 0;
         long retriedOk = 0;
-        try (Stream<Path> s = Files.list(events)) {
-            for (Path f : s.toList()) {
+        // a file per application, or (rolling event logs, Spark 4's default) a directory of parts
+        try (Stream<Path> s = Files.walk(events)) {
+            for (Path f : s.filter(Files::isRegularFile).sorted().toList()) {
                 for (String line : Files.readAllLines(f, StandardCharsets.UTF_8)) {
                     JsonNode e = io.sparknmt.Fixtures.JSON.readTree(line);
                     String type = e.path("Event").asText();
