@@ -25,9 +25,13 @@ final class ArrowMemoryAccount implements MemoryAccount {
         boolean ok = true;
         try {
             // add() reserves a power of two and gives it back on close; one add per set bit of
-            // the size reserves exactly the size
+            // the size reserves exactly the size. Arrow 12 (Spark 3.5) takes an int, Arrow 19 a
+            // long: bits above 2^30 go in 2^30 pieces, so the same source compiles for both.
             for (long rest = bytes; rest != 0 && ok; rest &= rest - 1) {
-                ok = r.add(Long.lowestOneBit(rest));
+                long bit = Long.lowestOneBit(rest);
+                for (long done = 0; done < bit && ok; done += Math.min(bit, 1L << 30)) {
+                    ok = r.add((int) Math.min(bit, 1L << 30));
+                }
             }
         } catch (RuntimeException e) {
             r.close();
