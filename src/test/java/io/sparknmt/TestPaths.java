@@ -24,4 +24,15 @@ public final class TestPaths {
     public static Path multi30k() {
         return repo().resolve("src/test/resources/multi30k");
     }
+
+    /** A copy of the sample model's files in {@code to} (created), for tests that break one of them. */
+    public static Path copySampleModel(Path to) throws java.io.IOException {
+        java.nio.file.Files.createDirectories(to);
+        try (java.util.stream.Stream<Path> s = java.nio.file.Files.list(sampleModel())) {
+            for (Path f : s.toList()) {
+                java.nio.file.Files.copy(f, to.resolve(f.getFileName().toString()));
+            }
+        }
+        return to;
+    }
 }

@@ -11,7 +11,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -25,14 +24,7 @@ class HostileModelTest {
     Path dir;
 
     private Path copyOfSampleModel() throws IOException {
-        Path m = dir.resolve("model");
-        Files.createDirectories(m);
-        try (Stream<Path> s = Files.list(TestPaths.sampleModel())) {
-            for (Path f : s.toList()) {
-                Files.copy(f, m.resolve(f.getFileName().toString()));
-            }
-        }
-        return m;
+        return TestPaths.copySampleModel(dir.resolve("model"));
     }
 
     private static void assertLoadFails(Path m, String... mentions) {

@@ -208,13 +208,7 @@ class TranslateJobTest {
                     tmp.resolve("x").toString(), "--input-format", "docx"));
             assertEquals(3, TranslateJob.run("--model", tmp.resolve("nope").toString(), "--input", CORPUS.toString(),
                     "--output", tmp.resolve("y").toString()));
-            Path badSpm = tmp.resolve("bad-spm-model");
-            Files.createDirectories(badSpm);
-            try (Stream<Path> files = Files.list(MODEL)) {
-                for (Path f : files.toList()) {
-                    Files.copy(f, badSpm.resolve(f.getFileName().toString()));
-                }
-            }
+            Path badSpm = TestPaths.copySampleModel(tmp.resolve("bad-spm-model"));
             Files.writeString(badSpm.resolve("source.spm"), "garbage");
             assertEquals(3, TranslateJob.run("--model", badSpm.toString(), "--input", CORPUS.toString(),
                     "--output", tmp.resolve("v").toString()));
@@ -277,13 +271,7 @@ class TranslateJobTest {
             ExecutorModels.release(second.id());
         }
         // a translator that cannot be built: the second task fails at once, with the first cause
-        Path broken = tmp.resolve("broken-spm");
-        Files.createDirectories(broken);
-        try (Stream<Path> files = Files.list(MODEL)) {
-            for (Path f : files.toList()) {
-                Files.copy(f, broken.resolve(f.getFileName().toString()));
-            }
-        }
+        Path broken = TestPaths.copySampleModel(tmp.resolve("broken-spm"));
         Files.writeString(broken.resolve("target.spm"), "garbage");
         Broadcast<io.sparknmt.model.ModelBundle> bad = jsc.broadcast(io.sparknmt.model.ModelBundle.load(broken));
         try {

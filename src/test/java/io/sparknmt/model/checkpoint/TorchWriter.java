@@ -143,16 +143,7 @@ public final class TorchWriter {
     }
 
     private static void stored(ZipOutputStream z, String name, byte[] data) throws IOException {
-        ZipEntry e = new ZipEntry(name);
-        e.setMethod(ZipEntry.STORED);
-        e.setSize(data.length);
-        e.setCompressedSize(data.length);
-        CRC32 crc = new CRC32();
-        crc.update(data);
-        e.setCrc(crc.getValue());
-        z.putNextEntry(e);
-        z.write(data);
-        z.closeEntry();
+        MarianNativeWriter.stored(z, name, data);
     }
 
     /** A pickle opcode emitter (protocol 2), also used by the hostile-input tests. */
