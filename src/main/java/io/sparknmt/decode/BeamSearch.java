@@ -5,7 +5,9 @@ import io.sparknmt.model.DecoderSizing;
 import io.sparknmt.model.DecoderState;
 import io.sparknmt.model.EncoderOutput;
 import io.sparknmt.model.GenerationConfig;
+import io.sparknmt.model.GenerationConfig.EarlyStopping;
 import io.sparknmt.model.LogitsView;
+import io.sparknmt.model.TokenIds;
 import io.sparknmt.model.TranslationModel;
 import io.sparknmt.model.Workspace;
 import java.util.ArrayList;
@@ -13,8 +15,8 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * Beam search with the semantics of transformers' BeamSearchScorer (early_stopping=False, a
- * one-token decoder prompt):
+ * Beam search with the semantics of transformers' BeamSearchScorer (a one-token decoder prompt;
+ * early_stopping true, false or "never", see {@link Finished#isDone}):
  * <ul>
  *   <li>beam scores start at {@code [0, -1e9, ...]}; each step adds the log-softmax of the raw
  *       logits (after the logits processors) to the beam's score and takes the top
@@ -40,18 +42,29 @@ public final class BeamSearch {
         }
     }
 
-    /** Decodes in {@code ws}'s decoder state (reused across batches). */
+    /** Decodes in {@code ws}'s decoder state (reused across batches), without the source ids. */
     public static List<List<Hypothesis>> run(TranslationModel model, GenerationConfig gen, EncoderOutput enc,
                                              DecodeOptions opt, Workspace ws) {
+        return run(model, gen, enc, opt, ws, null);
+    }
+
+    /**
+     * Decodes in {@code ws}'s decoder state; {@code src} are the batch's source ids (needed by
+     * encoder_no_repeat_ngram_size only; may be null otherwise).
+     */
+    public static List<List<Hypothesis>> run(TranslationModel model, GenerationConfig gen, EncoderOutput enc,
+                                             DecodeOptions opt, Workspace ws, TokenIds src) {
         LogitsView view = model.output();
         int k = opt.beamSize();
         int batch = enc.batch();
         int vocab = view.width();
         Kernels kernels = model.kernels();
-        int eos = model.specialIds().eos();
+        int eos = gen.eosId() >= 0 ? gen.eosId() : model.specialIds().eos();
+        int start = gen.decoderStartId() >= 0 ? gen.decoderStartId() : model.specialIds().decoderStart();
         int maxLen = Math.min(opt.maxLength(), model.maxPositions());
         double lp = opt.lengthPenalty();
-        LogitsProcessor proc = new LogitsProcessor(gen, view, maxLen);
+        LogitsProcessor proc = new LogitsProcessor(gen, opt, view, kernels, maxLen, start, eos,
+                GreedySearch.sourceIds(src));
         DecoderState st = model.newDecoderState(enc, batch * k, DecoderSizing.initialSteps(maxLen, enc.srcLen()), ws);
 
         int rowsCap = batch * k;
@@ -68,10 +81,10 @@ public final class BeamSearch {
         int[][] nextSeq = new int[rowsCap][maxLen];
         Finished[] hyps = new Finished[batch];
         for (int b = 0; b < batch; b++) {
-            hyps[b] = new Finished(k, lp);
+            hyps[b] = new Finished(k, lp, opt.earlyStopping(), maxLen);
         }
         int[] tokens = new int[rowsCap];
-        Arrays.fill(tokens, model.specialIds().decoderStart());
+        Arrays.fill(tokens, start);
         int[] activeSentences = new int[batch];     // sentences with rows, in row order
         for (int b = 0; b < batch; b++) {
             activeSentences[b] = b;
@@ -88,13 +101,13 @@ public final class BeamSearch {
         for (int curLen = 1; nActive > 0; curLen++) {
             model.decodeStep(st, tokens);
             float[] logits = st.logits();
-            // log-softmax of the raw logits, then the processors, then + beam score (in place, as scores)
+            // log-softmax of the raw logits, then the processors (LogitsProcessor), then + beam score (in place)
             int rows = nActive * k;
             for (int r = 0; r < rows; r++) {
                 int off = r * vocab;
                 float lse = (float) LogitsProcessor.logSumExp(kernels, logits, off, vocab);
                 kernels.add(logits, off, vocab, -lse);
-                proc.apply(logits, off, vocab, curLen);
+                proc.apply(logits, off, vocab, seq[r], curLen - 1, activeSentences[r / k]);
             }
             int newRows = 0;
             int newActive = 0;
@@ -211,12 +224,16 @@ public final class BeamSearch {
     static final class Finished {
         private final int k;
         private final double lengthPenalty;
+        private final EarlyStopping earlyStopping;
+        private final int maxLength;
         private final List<Hypothesis> list = new ArrayList<>();
         private double worst = 1e9;
 
-        Finished(int k, double lengthPenalty) {
+        Finished(int k, double lengthPenalty, EarlyStopping earlyStopping, int maxLength) {
             this.k = k;
             this.lengthPenalty = lengthPenalty;
+            this.earlyStopping = earlyStopping;
+            this.maxLength = maxLength;
         }
 
         void add(int[] tokens, boolean finished, double sumLogProbs, int generatedLen) {
@@ -238,12 +255,24 @@ public final class BeamSearch {
             }
         }
 
-        /** early_stopping=False: no open beam can beat the worst kept hypothesis any more. */
+        /**
+         * BeamHypotheses.is_done: with {@code k} hypotheses, early_stopping true stops at once; false
+         * stops when the best candidate, normalised by the current length, cannot beat the worst kept
+         * one; "never" normalises by the longest length still possible ({@code maxLength - 1}
+         * generated tokens) when the length penalty is positive, by the current one otherwise.
+         *
+         * @param curLen generated length of the candidates ({@code cur_len - decoder_prompt_len})
+         */
         boolean isDone(double bestCandidateScore, int curLen) {
             if (list.size() < k) {
                 return false;
             }
-            return worst >= bestCandidateScore / StrictMath.pow(curLen, lengthPenalty);
+            return switch (earlyStopping) {
+                case TRUE -> true;
+                case FALSE -> worst >= bestCandidateScore / StrictMath.pow(curLen, lengthPenalty);
+                case NEVER -> worst >= bestCandidateScore
+                        / StrictMath.pow(lengthPenalty > 0 ? maxLength - 1 : curLen, lengthPenalty);
+            };
         }
 
         List<Hypothesis> best(int n) {

@@ -7,6 +7,7 @@ import io.sparknmt.model.EncoderOutput;
 import io.sparknmt.model.GenerationConfig;
 import io.sparknmt.model.LogitsView;
 import io.sparknmt.model.SpecialIds;
+import io.sparknmt.model.TokenIds;
 import io.sparknmt.model.TranslationModel;
 import io.sparknmt.model.Workspace;
 
@@ -27,17 +28,28 @@ public final class GreedySearch {
         }
     }
 
-    /** Decodes in {@code ws}'s decoder state (reused across batches). */
+    /** Decodes in {@code ws}'s decoder state (reused across batches), without the source ids. */
     public static Hypothesis[] run(TranslationModel model, GenerationConfig gen, EncoderOutput enc, DecodeOptions opt,
                                    Workspace ws) {
+        return run(model, gen, enc, opt, ws, null);
+    }
+
+    /**
+     * Decodes in {@code ws}'s decoder state; {@code src} are the batch's source ids (needed by
+     * encoder_no_repeat_ngram_size only; may be null otherwise).
+     */
+    public static Hypothesis[] run(TranslationModel model, GenerationConfig gen, EncoderOutput enc, DecodeOptions opt,
+                                   Workspace ws, TokenIds src) {
         SpecialIds ids = model.specialIds();
+        int eos = gen.eosId() >= 0 ? gen.eosId() : ids.eos();
+        int start = gen.decoderStartId() >= 0 ? gen.decoderStartId() : ids.decoderStart();
         LogitsView view = model.output();
         int batch = enc.batch();
         int vocab = view.width();
-        int eosColumn = view.column(ids.eos());
+        int eosColumn = view.column(eos);
         Kernels kernels = model.kernels();
         int maxLen = Math.min(opt.maxLength(), model.maxPositions());
-        LogitsProcessor proc = new LogitsProcessor(gen, view, maxLen);
+        LogitsProcessor proc = new LogitsProcessor(gen, opt, view, kernels, maxLen, start, eos, sourceIds(src));
         DecoderState st = model.newDecoderState(enc, batch, DecoderSizing.initialSteps(maxLen, enc.srcLen()), ws);
         int[] sentences = new int[batch];
         for (int b = 0; b < batch; b++) {
@@ -50,9 +62,11 @@ public final class GreedySearch {
         boolean[] finished = new boolean[batch];
         int[] rowSentence = sentences.clone();   // sentence of each active row
         int[] tokens = new int[batch];
-        java.util.Arrays.fill(tokens, ids.decoderStart());
+        java.util.Arrays.fill(tokens, start);
         int[] keep = new int[batch];
         int rows = batch;
+        // the raw row, when a processor changes finite scores (the score counts the raw log-probability)
+        float[] rawRow = proc.changesValues() ? new float[vocab] : null;
         for (int curLen = 1; rows > 0; curLen++) {
             model.decodeStep(st, tokens);
             float[] logits = st.logits();
@@ -61,14 +75,18 @@ public final class GreedySearch {
                 int off = r * vocab;
                 int s = rowSentence[r];
                 double lse = LogitsProcessor.logSumExp(kernels, logits, off, vocab);
-                float rawEos = logits[off + eosColumn];
-                boolean forced = proc.apply(logits, off, vocab, curLen);
+                float rawEos = eosColumn >= 0 ? logits[off + eosColumn] : Float.NEGATIVE_INFINITY;
+                if (rawRow != null) {
+                    System.arraycopy(logits, off, rawRow, 0, vocab);
+                }
+                boolean forced = proc.apply(logits, off, vocab, out[s], outLen[s], s);
                 int column = kernels.argmax(logits, off, vocab);
                 int best = view.tokenId(column);
                 // The model's own log-probability of the chosen token (raw log-softmax), also for a
                 // forced EOS at max length, where beam search instead counts 0 as transformers does.
-                sumLogProb[s] += (forced ? rawEos : logits[off + column]) - lse;
-                if (best == ids.eos()) {
+                float raw = rawRow != null ? rawRow[column] : forced ? rawEos : logits[off + column];
+                sumLogProb[s] += raw - lse;
+                if (best == eos) {
                     finished[s] = true;
                 } else {
                     out[s][outLen[s]++] = best;
@@ -92,5 +110,20 @@ public final class GreedySearch {
                     sumLogProb[b] / StrictMath.pow(Math.max(genLen, 1), opt.lengthPenalty()));
         }
         return result;
+    }
+
+    /** The source ids as arrays (for the encoder n-gram processor), or null. */
+    static int[][] sourceIds(TokenIds src) {
+        if (src == null) {
+            return null;
+        }
+        int[][] out = new int[src.size()][];
+        for (int r = 0; r < out.length; r++) {
+            out[r] = new int[src.length(r)];
+            for (int p = 0; p < out[r].length; p++) {
+                out[r][p] = src.id(r, p);
+            }
+        }
+        return out;
     }
 }

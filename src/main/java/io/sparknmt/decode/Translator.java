@@ -35,9 +35,14 @@ public final class Translator implements AutoCloseable {
         this.maxSourceTokens = maxSourceTokens;
     }
 
-    /** Loads a model directory with the JVM's active kernels. */
+    /**
+     * Loads a model directory with the JVM's active kernels; refuses a generation config with keys
+     * the engine does not implement ({@link GenerationConfig#requireSupported}).
+     */
     public static Translator load(Path modelDir) {
-        return of(ModelBundle.load(modelDir), KernelProvider.get());
+        ModelBundle bundle = ModelBundle.load(modelDir);
+        bundle.generation().requireSupported(java.util.Set.of());
+        return of(bundle, KernelProvider.get());
     }
 
     /** Builds the runnable translator from a bundle: packs the weights for {@code kernels}, opens SentencePiece. */
@@ -76,9 +81,18 @@ public final class Translator implements AutoCloseable {
         return maxSourceTokens;
     }
 
-    /** The model's defaults: num_beams and max_length from generation_config.json. */
+    /**
+     * The model's defaults from generation_config.json: num_beams, max length, length_penalty,
+     * num_return_sequences (the n-best), min length, early_stopping, no_repeat_ngram_size,
+     * repetition_penalty.
+     */
     public DecodeOptions defaultOptions() {
-        return new DecodeOptions(generation.numBeams(), generation.maxLength(), generation.lengthPenalty(), 1);
+        return DecodeOptions.of(generation);
+    }
+
+    /** The same model and tokenizer with other generation defaults (bad words, forced EOS, processors). */
+    public Translator withGeneration(GenerationConfig gen) {
+        return new Translator(model, tokenizer, gen, maxSourceTokens);
     }
 
     /** Translates one batch of source id sequences (each ending with {@code </s>}). */
@@ -101,12 +115,12 @@ public final class Translator implements AutoCloseable {
         EncoderOutput enc = model.encode(ids, ws);
         List<Translation> out = new ArrayList<>(ids.size());
         if (opt.beamSize() == 1) {
-            for (Hypothesis h : GreedySearch.run(model, generation, enc, opt, ws)) {
+            for (Hypothesis h : GreedySearch.run(model, generation, enc, opt, ws, ids)) {
                 String text = tokenizer.decode(h.tokens());
                 out.add(new Translation(text, h, List.of(new Translation.Scored(text, h))));
             }
         } else {
-            for (List<Hypothesis> hs : BeamSearch.run(model, generation, enc, opt, ws)) {
+            for (List<Hypothesis> hs : BeamSearch.run(model, generation, enc, opt, ws, ids)) {
                 List<Translation.Scored> scored = hs.stream()
                         .map(h -> new Translation.Scored(tokenizer.decode(h.tokens()), h)).toList();
                 out.add(new Translation(scored.get(0).text(), hs.get(0), scored));

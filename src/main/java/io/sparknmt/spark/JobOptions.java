@@ -50,9 +50,39 @@ public final class JobOptions {
     @Option(names = "--beam-size", paramLabel = "N", description = "Beams; 1 = greedy (default: num_beams of generation_config.json).")
     Integer beamSize;
 
-    @Option(names = "--n-best", paramLabel = "N", defaultValue = "1",
-            description = "Hypotheses per sentence in the n_best column (parquet/jsonl output) (default: ${DEFAULT-VALUE}).")
-    int nBest;
+    @Option(names = "--n-best", paramLabel = "N",
+            description = "Hypotheses per sentence in the n_best column (parquet/jsonl output) (default: num_return_sequences "
+                    + "of generation_config.json, at most the beam size; 1 for other output formats).")
+    Integer nBest;
+
+    @Option(names = "--length-penalty", paramLabel = "X",
+            description = "Beam scores are sum(log p) / length^X (default: length_penalty of generation_config.json, else 1.0).")
+    Double lengthPenalty;
+
+    @Option(names = "--no-repeat-ngram-size", paramLabel = "N",
+            description = "No n-gram of N tokens occurs twice in an output; 0 = off (default: no_repeat_ngram_size of "
+                    + "generation_config.json, else 0).")
+    Integer noRepeatNgramSize;
+
+    @Option(names = "--repetition-penalty", paramLabel = "X",
+            description = "Scores of tokens already in the output are divided (positive) or multiplied (negative) by X; "
+                    + "1 = off (default: repetition_penalty of generation_config.json, else 1.0).")
+    Double repetitionPenalty;
+
+    @Option(names = "--min-output-tokens", paramLabel = "N",
+            description = "</s> is not generated before N tokens (default: min_new_tokens of generation_config.json, "
+                    + "else min_length - 1, else 0).")
+    Integer minOutputTokens;
+
+    @Option(names = "--early-stopping", paramLabel = "MODE",
+            description = "Beam search: true | false | never, as transformers' early_stopping (default: early_stopping "
+                    + "of generation_config.json, else false).")
+    String earlyStopping;
+
+    @Option(names = "--ignore-generation-key", paramLabel = "KEY", split = ",",
+            description = "Decode as if generation_config.json did not set KEY, a key the engine does not implement "
+                    + "(do_sample, num_beam_groups, ...); without it such a key is refused (exit 3). Repeatable.")
+    java.util.List<String> ignoreGenerationKeys;
 
     @Option(names = "--max-batch-tokens", paramLabel = "N", defaultValue = "4096",
             description = "Padded source tokens per batch (default: ${DEFAULT-VALUE}).")

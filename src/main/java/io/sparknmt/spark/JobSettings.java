@@ -6,6 +6,7 @@ import io.sparknmt.io.CorpusReader;
 import io.sparknmt.io.Digests;
 import io.sparknmt.io.InputFormat;
 import io.sparknmt.io.OutputFormat;
+import io.sparknmt.model.GenerationConfig;
 import io.sparknmt.model.ModelBundle;
 import org.apache.spark.SparkConf;
 import java.io.IOException;
@@ -38,8 +39,7 @@ final class JobSettings {
         this.o = options;
         this.inputFormat = options.inputFormat();
         this.outputFormat = options.outputFormat();
-        if (o.nBest > 1 && (outputFormat == OutputFormat.TSV || outputFormat == OutputFormat.TEXT
-                || outputFormat == OutputFormat.ARROW)) {
+        if (o.nBest != null && o.nBest > 1 && !nBestFormat()) {
             throw new UsageException("--n-best " + o.nBest + " needs --output-format parquet or jsonl");
         }
         if (o.incremental && (outputFormat != OutputFormat.PARQUET && outputFormat != OutputFormat.JSONL
@@ -66,6 +66,34 @@ final class JobSettings {
         }
         if (!(o.maxErrorRate >= 0 && o.maxErrorRate <= 1)) {
             throw new UsageException("--max-error-rate must be in [0, 1], got " + o.maxErrorRate);
+        }
+        if (o.lengthPenalty != null && !Double.isFinite(o.lengthPenalty)) {
+            throw new UsageException("--length-penalty must be a finite number, got " + o.lengthPenalty);
+        }
+        if (o.noRepeatNgramSize != null && o.noRepeatNgramSize < 0) {
+            throw new UsageException("--no-repeat-ngram-size must be >= 0, got " + o.noRepeatNgramSize);
+        }
+        if (o.repetitionPenalty != null && !(o.repetitionPenalty > 0 && Double.isFinite(o.repetitionPenalty))) {
+            throw new UsageException("--repetition-penalty must be > 0, got " + o.repetitionPenalty);
+        }
+        if (o.minOutputTokens != null && o.minOutputTokens < 0) {
+            throw new UsageException("--min-output-tokens must be >= 0, got " + o.minOutputTokens);
+        }
+        if (o.earlyStopping != null) {
+            earlyStoppingFlag();
+        }
+    }
+
+    /** Output formats with an n_best column. */
+    private boolean nBestFormat() {
+        return outputFormat == OutputFormat.PARQUET || outputFormat == OutputFormat.JSONL;
+    }
+
+    private GenerationConfig.EarlyStopping earlyStoppingFlag() {
+        try {
+            return GenerationConfig.EarlyStopping.parse(o.earlyStopping);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("--early-stopping must be true, false or never, got " + o.earlyStopping);
         }
     }
 
@@ -154,9 +182,15 @@ final class JobSettings {
         return beams;
     }
 
-    /** {@code --n-best}: command line > conf file > 1; between 1 and the beam size. */
+    /**
+     * {@code --n-best}: command line > conf file > the model's num_return_sequences (at most the
+     * beam size; 1 when the output format has no n_best column); between 1 and the beam size.
+     */
     int nBest(ModelBundle bundle) {
         int beams = beamSize(bundle);
+        if (o.nBest == null) {
+            return nBestFormat() ? Math.min(bundle.generation().numReturnSequences(), beams) : 1;
+        }
         if (o.nBest < 1 || o.nBest > beams) {
             throw new UsageException("--n-best must be between 1 and the beam size " + beams + ", got " + o.nBest);
         }
@@ -177,8 +211,9 @@ final class JobSettings {
     }
 
     /**
-     * {@code --max-output-tokens}: command line > conf file > the model's max_length - 1 (max_length
-     * counts the start token); in [1, max_position_embeddings - 1].
+     * {@code --max-output-tokens}: command line > conf file > the model's max_new_tokens, else its
+     * max_length - 1 (max_length counts the start token; transformers' default 20 allows 20 new
+     * tokens); in [1, max_position_embeddings - 1].
      */
     int maxOutputTokens(ModelBundle bundle) {
         int positions = bundle.config().maxPositions();
@@ -194,9 +229,46 @@ final class JobSettings {
         return maxOutputTokens(bundle) + 1;
     }
 
-    /** Length penalty of beam scores: the model's length_penalty (no option). */
+    /** {@code --length-penalty}: command line > conf file > the model's length_penalty (else 1.0). */
     double lengthPenalty(ModelBundle bundle) {
-        return bundle.generation().lengthPenalty();
+        return o.lengthPenalty != null ? o.lengthPenalty : bundle.generation().lengthPenalty();
+    }
+
+    /** {@code --no-repeat-ngram-size}: command line > conf file > the model's no_repeat_ngram_size (else 0 = off). */
+    int noRepeatNgramSize(ModelBundle bundle) {
+        return o.noRepeatNgramSize != null ? o.noRepeatNgramSize : bundle.generation().noRepeatNgramSize();
+    }
+
+    /** {@code --repetition-penalty}: command line > conf file > the model's repetition_penalty (else 1.0 = off). */
+    double repetitionPenalty(ModelBundle bundle) {
+        return o.repetitionPenalty != null ? o.repetitionPenalty : bundle.generation().repetitionPenalty();
+    }
+
+    /**
+     * {@code --min-output-tokens}: command line > conf file > the model's min_new_tokens, else its
+     * min_length - 1 (min_length counts the start token), else 0.
+     */
+    int minOutputTokens(ModelBundle bundle) {
+        return o.minOutputTokens != null ? o.minOutputTokens : bundle.generation().minNewTokens();
+    }
+
+    /** {@code --early-stopping}: command line > conf file > the model's early_stopping (else false). */
+    GenerationConfig.EarlyStopping earlyStopping(ModelBundle bundle) {
+        return o.earlyStopping != null ? earlyStoppingFlag() : bundle.generation().earlyStopping();
+    }
+
+    /** {@code --ignore-generation-key}: command line > conf file > none. */
+    java.util.List<String> ignoredGenerationKeys() {
+        return o.ignoreGenerationKeys == null ? java.util.List.of()
+                : o.ignoreGenerationKeys.stream().map(String::trim).filter(k -> !k.isEmpty()).sorted().distinct().toList();
+    }
+
+    /**
+     * The model's generation keys that the engine does not implement, less the ignored ones, are
+     * refused: a {@link io.sparknmt.model.ModelFormatException} (exit 3) naming them and the file.
+     */
+    void checkGenerationKeys(ModelBundle bundle) {
+        bundle.generation().requireSupported(ignoredGenerationKeys());
     }
 
     /** {@code --target-lang}: command line > conf file > none; {@code >>xx<<} must be in the source vocabulary. */
@@ -249,14 +321,16 @@ final class JobSettings {
         return o.numPartitions != null ? o.numPartitions : Math.max(inputPartitions, defaultParallelism);
     }
 
-    /** How to decode: beams, max length, the model's length penalty, n-best. */
+    /** How to decode: beams, max length, length penalty, n-best, min length, early stopping, n-gram and repetition rules. */
     DecodeOptions decodeOptions(ModelBundle bundle) {
-        return new DecodeOptions(beamSize(bundle), maxLength(bundle), lengthPenalty(bundle), nBest(bundle));
+        return new DecodeOptions(beamSize(bundle), maxLength(bundle), lengthPenalty(bundle), nBest(bundle),
+                minOutputTokens(bundle), earlyStopping(bundle), noRepeatNgramSize(bundle), repetitionPenalty(bundle));
     }
 
     /** Everything a partition needs; checks every setting that depends on the model. */
     PartitionSettings partitionSettings(ModelBundle bundle) {
         // in this order, so that the first bad setting is the one reported
+        checkGenerationKeys(bundle);
         beamSize(bundle);
         nBest(bundle);
         int maxIn = maxInputTokens(bundle);
@@ -276,6 +350,27 @@ final class JobSettings {
         String key = String.join("|", "beam=" + beamSize(bundle), "nbest=" + nBest(bundle),
                 "maxlen=" + maxLength(bundle), "maxin=" + maxInputTokens(bundle),
                 "lang=" + targetLang(bundle), "in=" + inputFormat, "id=" + columns.id(), "text=" + columns.text());
+        // settings added later join the key only when given, so the hashes of earlier manifests stay valid
+        StringBuilder more = new StringBuilder();
+        if (o.lengthPenalty != null) {
+            more.append("|lp=").append(o.lengthPenalty);
+        }
+        if (o.noRepeatNgramSize != null) {
+            more.append("|norepeat=").append(o.noRepeatNgramSize);
+        }
+        if (o.repetitionPenalty != null) {
+            more.append("|reppen=").append(o.repetitionPenalty);
+        }
+        if (o.minOutputTokens != null) {
+            more.append("|minout=").append(o.minOutputTokens);
+        }
+        if (o.earlyStopping != null) {
+            more.append("|es=").append(earlyStoppingFlag());
+        }
+        if (!ignoredGenerationKeys().isEmpty()) {
+            more.append("|ignore=").append(String.join(",", ignoredGenerationKeys()));
+        }
+        key += more;
         return Digests.sha256Hex(key, 32);
     }
 
