@@ -249,7 +249,7 @@ def main(argv):
             src = m.tok.encode(text)
             want = args.logit_steps if i < args.logits else 0
             g = m.greedy([src], max_length=max_len, record_logits_steps=want)[0]
-            b = m.beam_search([src], num_beams=4, max_length=max_len)[0]
+            b = m.beam_search([src], num_beams=4, max_length=max_len, num_return_sequences=4)[0]
             parity.append({
                 "text": text, "src_ids": src,
                 "greedy_ids": g["ids"], "greedy_sum_logprob": g["sum_logprob"],

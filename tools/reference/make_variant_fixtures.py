@@ -53,7 +53,7 @@ def main(argv):
                     best, nbest = g["ids"], [{"ids": g["ids"], "score": g["score"]}]
                 else:
                     b = m.beam_search([src], num_beams=v["num_beams"], max_length=v["max_length"],
-                                      length_penalty=v["length_penalty"])[0]
+                                      length_penalty=v["length_penalty"], num_return_sequences=v["num_beams"])[0]
                     best, nbest = b["ids"], [{"ids": h["ids"], "score": h["score"]} for h in b["nbest"]]
                 rows.append({"text": text, "src_ids": src, "variant": v, "ids": best, "nbest": nbest})
     with open(args.out, "w", encoding="utf-8") as f:

@@ -40,11 +40,15 @@ MARIAN_CONFIG_DEFAULTS = {
 }
 # transformers.GenerationConfig defaults for the fields the reference uses.
 GENERATION_DEFAULTS = {
-    "num_beams": 1, "max_length": 20, "length_penalty": 1.0, "bad_words_ids": None,
-    "early_stopping": False,
+    "num_beams": 1, "max_length": 20, "max_new_tokens": None, "min_length": 0, "min_new_tokens": None,
+    "length_penalty": 1.0, "bad_words_ids": None, "early_stopping": False, "no_repeat_ngram_size": 0,
+    "encoder_no_repeat_ngram_size": 0, "repetition_penalty": 1.0, "num_return_sequences": 1,
+    "renormalize_logits": False,
 }
-GENERATION_KEYS = ("num_beams", "max_length", "length_penalty", "bad_words_ids",
-                   "early_stopping", "decoder_start_token_id", "eos_token_id",
+GENERATION_KEYS = ("num_beams", "max_length", "max_new_tokens", "min_length", "min_new_tokens",
+                   "length_penalty", "bad_words_ids", "early_stopping", "no_repeat_ngram_size",
+                   "encoder_no_repeat_ngram_size", "repetition_penalty", "num_return_sequences",
+                   "renormalize_logits", "decoder_start_token_id", "eos_token_id",
                    "forced_eos_token_id", "pad_token_id")
 
 
@@ -220,7 +224,8 @@ def _first_present(w, names):
 
 
 class MarianRef:
-    def __init__(self, model_dir):
+    def __init__(self, model_dir, generation=None):
+        """generation: a dict used as if it were the model's generation_config.json."""
         self.model_dir = model_dir
         with open(os.path.join(model_dir, "config.json"), encoding="utf-8") as f:
             raw_cfg = json.load(f)
@@ -236,7 +241,7 @@ class MarianRef:
         self.eos_id = int(cfg["eos_token_id"])
         self.start_id = int(cfg["decoder_start_token_id"])
         self.forced_eos_id = cfg.get("forced_eos_token_id")
-        self.gen = self._generation_config(raw_cfg)
+        self.raw_cfg = raw_cfg
         self.tok = MarianTokenizerRef(model_dir)
 
         w = read_safetensors(os.path.join(model_dir, "model.safetensors"))
@@ -267,31 +272,84 @@ class MarianRef:
         self.dec_pos = w.get("model.decoder.embed_positions.weight", self.pos_recomputed)
         self.enc_layers = [self._layer("model.encoder.layers.%d." % i, False) for i in range(self.n_enc)]
         self.dec_layers = [self._layer("model.decoder.layers.%d." % i, True) for i in range(self.n_dec)]
-        bad = self.gen.get("bad_words_ids") or []
-        # single-token bad words only (Marian: [[pad]]); longer ones are not supported here
-        for seq in bad:
-            if len(seq) != 1:
-                raise ValueError("multi-token bad_words_ids are not supported: %r" % (seq,))
-        self.bad_ids = sorted({int(s[0]) for s in bad})
-        self.gen_start_id = int(self.gen.get("decoder_start_token_id", self.start_id))
-        eos = self.gen.get("eos_token_id", self.eos_id)
-        self.gen_eos_id = int(eos[0] if isinstance(eos, list) else eos)
-        feos = self.gen.get("forced_eos_token_id", self.forced_eos_id)
+        self.set_generation(generation)
+
+    def set_generation(self, generation=None):
+        """Resolves the generation settings as transformers 4.4x does: generation_config.json (or
+        `generation`, a dict standing for it) when present, keys it lacks taking GenerationConfig's
+        defaults; a file marked `_from_model_config` is rebuilt from config.json (generate()'s legacy
+        rule: a Marian config always has a non-default generation parameter, forced_eos_token_id 0);
+        without a file, the generation keys of config.json (MarianConfig defaults for the ids)."""
+        raw_cfg = self.raw_cfg
+        g = dict(GENERATION_DEFAULTS)
+        path = os.path.join(self.model_dir, "generation_config.json")
+        file_dict = generation
+        if file_dict is None and os.path.exists(path):
+            with open(path, encoding="utf-8") as f:
+                file_dict = json.load(f)
+        from_model_config = file_dict is None or bool(file_dict.get("_from_model_config", False))
+        if from_model_config:
+            g.update({k: raw_cfg[k] for k in GENERATION_KEYS if k in raw_cfg})
+            # MarianConfig class defaults for the ids config.json lacks
+            for k in ("decoder_start_token_id", "eos_token_id", "forced_eos_token_id", "pad_token_id"):
+                g.setdefault(k, MARIAN_CONFIG_DEFAULTS[k])
+        else:
+            g.update(file_dict)
+        self.gen = g
+        # special ids: generation config first; a key it lacks falls back to config.json's (the engine's
+        # choice where transformers would decode without </s> or refuse to start)
+        start = g.get("decoder_start_token_id")
+        if start is None and not from_model_config:
+            start = g.get("bos_token_id")
+        self.gen_start_id = int(self.start_id if start is None else start)
+        eos = g.get("eos_token_id")
+        if isinstance(eos, list):
+            eos = eos[0] if eos else None
+        self.gen_eos_id = int(self.eos_id if eos is None else eos)
+        feos = g.get("forced_eos_token_id")
         if isinstance(feos, list):
             feos = feos[0] if feos else None
         self.gen_forced_eos_id = None if feos is None else int(feos)
+        # NoBadWordsLogitsProcessor: [eos] alone is dropped; a sequence bias of -inf per entry
+        bad = g.get("bad_words_ids")
+        self.bad_words = None
+        if bad is not None:
+            if not isinstance(bad, list) or not bad or any(not isinstance(w, list) or not w for w in bad):
+                raise ValueError("bad_words_ids has to be a non-empty list of non-empty lists: %r" % (bad,))
+            self.bad_words = [tuple(int(t) for t in w) for w in bad if list(w) != [self.gen_eos_id]]
+        self.bad_ids = sorted({w[0] for w in (self.bad_words or []) if len(w) == 1})
 
-    def _generation_config(self, raw_cfg):
-        """generation_config.json when present (missing keys -> GenerationConfig defaults),
-        otherwise the generation keys of config.json (as transformers does)."""
-        g = dict(GENERATION_DEFAULTS)
-        path = os.path.join(self.model_dir, "generation_config.json")
-        if os.path.exists(path):
-            with open(path, encoding="utf-8") as f:
-                g.update(json.load(f))
+    def settings(self, num_beams=None, max_length=None, length_penalty=None, max_new_tokens=None,
+                 min_new_tokens=None, early_stopping=None, no_repeat_ngram_size=None,
+                 repetition_penalty=None, num_return_sequences=None):
+        """The resolved decode, as generate() prepares it (_prepare_generated_length with a one-token
+        decoder prompt); arguments play generate()'s keyword arguments."""
+        g = self.gen
+        S = {}
+        S["num_beams"] = int(num_beams or g["num_beams"])
+        prompt = 1
+        if max_new_tokens is not None or (max_length is None and g.get("max_new_tokens") is not None):
+            S["max_length"] = int(max_new_tokens if max_new_tokens is not None else g["max_new_tokens"]) + prompt
+        elif max_length is not None:
+            S["max_length"] = int(max_length)
         else:
-            g.update({k: raw_cfg[k] for k in GENERATION_KEYS if k in raw_cfg})
-        return g
+            S["max_length"] = int(g["max_length"])
+            if S["max_length"] == 20:   # "by default let's always generate 20 new tokens"
+                S["max_length"] = min(20 + prompt, int(self.cfg["max_position_embeddings"]))
+        mnt = min_new_tokens if min_new_tokens is not None else g.get("min_new_tokens")
+        S["min_new_tokens"] = mnt
+        S["min_length"] = int(mnt) + prompt if mnt is not None else int(g.get("min_length") or 0)
+        S["length_penalty"] = float(g["length_penalty"] if length_penalty is None else length_penalty)
+        es = g.get("early_stopping") if early_stopping is None else early_stopping
+        S["early_stopping"] = es if es == "never" else bool(es)
+        S["no_repeat_ngram_size"] = int((g.get("no_repeat_ngram_size") or 0) if no_repeat_ngram_size is None
+                                        else no_repeat_ngram_size)
+        S["encoder_no_repeat_ngram_size"] = int(g.get("encoder_no_repeat_ngram_size") or 0)
+        rp = g.get("repetition_penalty") if repetition_penalty is None else repetition_penalty
+        S["repetition_penalty"] = float(1.0 if rp is None else rp)
+        S["num_return_sequences"] = int(num_return_sequences or g.get("num_return_sequences") or 1)
+        S["renormalize_logits"] = bool(g.get("renormalize_logits"))
+        return S
 
     def _layer(self, p, cross):
         w = self.w
@@ -439,32 +497,82 @@ class MarianRef:
             x = self._ffn(x, L)
         return x[0] @ self.lm_head.t() + self.final_logits_bias
 
-    # ---- logits processors -----------------------------------------------------------
+    # ---- logits processors (transformers' _get_logits_processor order) ----------------
 
-    def _process(self, scores, cur_len, max_length):
-        """NoBadWords (-inf) then ForcedEOS: when the token being chosen lands at index
-        max_length-1 of the sequence (cur_len == max_length-1, cur_len counting the start
-        token), every score becomes -inf except eos, which becomes 0 (as transformers'
-        ForcedEOSTokenLogitsProcessor does; only matters for beam scores)."""
-        scores = scores.clone()
-        if self.bad_ids:
-            scores[:, self.bad_ids] = NEG_INF
-        if self.gen_forced_eos_id is not None and cur_len == max_length - 1:
-            scores.fill_(NEG_INF)
+    def _process(self, input_ids, scores, S, enc_ngrams=None, row_batch=None):
+        """input_ids: LongTensor [rows, cur_len], the start token and the tokens so far; scores
+        [rows, V] (raw logits for greedy, their log-softmax for beam search). Applies, in
+        transformers' order: RepetitionPenalty, NoRepeatNGram, EncoderNoRepeatNGram, NoBadWords,
+        MinLength, MinNewTokensLength, ForcedEOSToken, LogitNormalization."""
+        cur_len = input_ids.shape[-1]
+        eos = self.gen_eos_id
+        if S["repetition_penalty"] != 1.0:
+            penalty = S["repetition_penalty"]
+            score = torch.gather(scores, 1, input_ids)
+            score = torch.where(score < 0, score * penalty, score / penalty)
+            scores = scores.scatter(1, input_ids, score)
+        n = S["no_repeat_ngram_size"]
+        if n > 0:
+            scores = scores.clone()
+            banned = _calc_banned_ngram_tokens(n, input_ids, input_ids.shape[0], cur_len)
+            for i, b in enumerate(banned):
+                scores[i, b] = -float("inf")
+        n = S["encoder_no_repeat_ngram_size"]
+        if n > 0:
+            scores = scores.clone()
+            for i in range(input_ids.shape[0]):
+                b = _get_generated_ngrams(enc_ngrams[row_batch[i]], input_ids[i], n, cur_len)
+                scores[i, b] = -float("inf")
+        if self.bad_words is not None:
+            # SequenceBiasLogitsProcessor with bias -inf per sequence
+            bias = torch.zeros_like(scores)
+            for seq in self.bad_words:
+                if len(seq) == 1:
+                    bias[:, seq[0]] = -float("inf")
+                    continue
+                if len(seq) > input_ids.shape[1]:
+                    continue
+                prefix_length = len(seq) - 1
+                matching = torch.eq(input_ids[:, -prefix_length:], torch.tensor(seq[:-1], dtype=input_ids.dtype)).prod(dim=1)
+                bias[:, seq[-1]] += torch.where(matching.bool(), torch.tensor(-float("inf")), torch.tensor(0.0))
+            scores = scores + bias
+        if S["min_length"] > 0 and cur_len < S["min_length"]:
+            scores = scores.clone()
+            scores[:, eos] = -math.inf
+        if S["min_new_tokens"] is not None and S["min_new_tokens"] > 0 and cur_len - 1 < S["min_new_tokens"]:
+            scores = scores.clone()
+            scores[:, eos] = -math.inf
+        if self.gen_forced_eos_id is not None and cur_len == S["max_length"] - 1:
+            scores = torch.full_like(scores, -math.inf)
             scores[:, self.gen_forced_eos_id] = 0.0
+        if S["renormalize_logits"]:
+            scores = scores.log_softmax(dim=-1)
         return scores
+
+    def _encoder_ngrams(self, batch_src_ids, S):
+        n = S["encoder_no_repeat_ngram_size"]
+        if n <= 0:
+            return None
+        L = max(len(x) for x in batch_src_ids)
+        ids = torch.full((len(batch_src_ids), L), self.pad_id, dtype=torch.long)   # padded, as generate() sees them
+        for r, x in enumerate(batch_src_ids):
+            ids[r, :len(x)] = torch.tensor(x, dtype=torch.long)
+        return _get_ngrams(n, ids, ids.shape[0])
 
     # ---- greedy ----------------------------------------------------------------------
 
-    def greedy(self, batch_src_ids, max_length=None, length_penalty=None, record_logits_steps=0):
+    def greedy(self, batch_src_ids, max_length=None, length_penalty=None, record_logits_steps=0, **kw):
         """Returns one dict per sentence: ids (generated tokens, eos included when
         produced, start excluded), sum_logprob, score, step_logprobs, min_margin
         (smallest top1-top2 gap of the processed logits over the steps) and, when
-        record_logits_steps > 0, the raw logits of the first steps."""
-        max_length = int(max_length or self.gen["max_length"])
-        lp = float(self.gen["length_penalty"] if length_penalty is None else length_penalty)
+        record_logits_steps > 0, the raw logits of the first steps. kw: the other
+        generate() arguments of settings(). The processors see the raw logits, as in
+        transformers' greedy search; the score is the raw log-softmax of each chosen token."""
+        S = self.settings(max_length=max_length, length_penalty=length_penalty, **kw)
+        max_length, lp = S["max_length"], S["length_penalty"]
         B = len(batch_src_ids)
         enc, mask = self.encode(batch_src_ids)
+        enc_ngrams = self._encoder_ngrams(batch_src_ids, S)
         cache = self.init_cache(enc, mask)
         res = [{"ids": [], "sum_logprob": 0.0, "step_logprobs": [], "min_margin": float("inf"),
                 "raw_logits": []} for _ in range(B)]
@@ -474,7 +582,8 @@ class MarianRef:
         while cur_len < max_length and active:
             logits = self.decode_step(cur, cur_len - 1, cache)
             logp = torch.log_softmax(logits, dim=-1)
-            proc = self._process(logits, cur_len, max_length)
+            input_ids = torch.tensor([[self.gen_start_id] + res[b]["ids"] for b in active], dtype=torch.long)
+            proc = self._process(input_ids, logits, S, enc_ngrams, active)
             nxt = torch.argmax(proc, dim=-1)          # first index among equal maxima
             top2 = torch.topk(proc, 2, dim=-1).values
             keep = []
@@ -501,13 +610,15 @@ class MarianRef:
             R["score"] = R["sum_logprob"] / (len(R["ids"]) ** lp) if R["ids"] else 0.0
         return res
 
-    # ---- beam search (transformers BeamSearchScorer, early_stopping=False) -------------
+    # ---- beam search (transformers BeamSearchScorer) ----------------------------------
 
-    def beam_search(self, batch_src_ids, num_beams=None, max_length=None, length_penalty=None):
-        K = int(num_beams or self.gen["num_beams"])
-        max_length = int(max_length or self.gen["max_length"])
-        lp = float(self.gen["length_penalty"] if length_penalty is None else length_penalty)
+    def beam_search(self, batch_src_ids, num_beams=None, max_length=None, length_penalty=None, **kw):
+        """kw: the other generate() arguments of settings(). Returns per sentence the best
+        hypothesis and the n-best list (num_return_sequences of them)."""
+        S = self.settings(num_beams=num_beams, max_length=max_length, length_penalty=length_penalty, **kw)
+        K, max_length, lp = S["num_beams"], S["max_length"], S["length_penalty"]
         B = len(batch_src_ids)
+        enc_ngrams = self._encoder_ngrams(batch_src_ids, S)
         V = self.V
         eos = self.gen_eos_id
         enc, mask = self.encode(batch_src_ids)
@@ -517,7 +628,7 @@ class MarianRef:
         beam_scores[:, 1:] = -1e9
         beam_scores = beam_scores.view(-1)
         seqs = [[self.gen_start_id] for _ in range(B * K)]
-        hyps = [_NBest(K, lp, eos) for _ in range(B)]
+        hyps = [_NBest(K, lp, eos, S["early_stopping"], max_length) for _ in range(B)]
         done = [False] * B
         cur = torch.full((B * K,), self.gen_start_id, dtype=torch.long)
         cur_len = 1
@@ -526,7 +637,9 @@ class MarianRef:
         live = list(range(B))
         while cur_len < max_length:
             logits = self.decode_step(cur, cur_len - 1, cache)            # [len(live)*K, V]
-            scores = self._process(torch.log_softmax(logits, dim=-1), cur_len, max_length)
+            input_ids = torch.tensor(seqs, dtype=torch.long)                # [rows, cur_len], start included
+            row_batch = [b for b in live for _ in range(K)]
+            scores = self._process(input_ids, torch.log_softmax(logits, dim=-1), S, enc_ngrams, row_batch)
             scores = scores + beam_scores[:, None]
             n = len(live)
             top_s, top_i = torch.topk(scores.view(n, K * V), 2 * K, dim=1, largest=True, sorted=True)
@@ -583,7 +696,7 @@ class MarianRef:
                 hyps[b].add(seqs[row][1:], float(beam_scores[row]), len(seqs[row]) - 1, False)
         out = []
         for b in range(B):
-            nb = hyps[b].ranked()
+            nb = hyps[b].ranked()[:S["num_return_sequences"]]
             best = nb[0]
             out.append({"ids": best["ids"], "score": best["score"], "nbest": nb})
         return out
@@ -606,11 +719,38 @@ class MarianRef:
         return out
 
 
+def _get_ngrams(ngram_size, prev_input_ids, num_hypos):
+    """transformers' _get_ngrams: per row, {(n-1)-gram prefix: [next tokens]}."""
+    generated_ngrams = [{} for _ in range(num_hypos)]
+    for idx in range(num_hypos):
+        gen_tokens = prev_input_ids[idx].tolist()
+        generated_ngram = generated_ngrams[idx]
+        for ngram in zip(*[gen_tokens[i:] for i in range(ngram_size)]):
+            prev_ngram_tuple = tuple(ngram[:-1])
+            generated_ngram[prev_ngram_tuple] = generated_ngram.get(prev_ngram_tuple, []) + [ngram[-1]]
+    return generated_ngrams
+
+
+def _get_generated_ngrams(banned_ngrams, prev_input_ids, ngram_size, cur_len):
+    start_idx = cur_len + 1 - ngram_size
+    ngram_idx = tuple(prev_input_ids[start_idx:cur_len].tolist())
+    return banned_ngrams.get(ngram_idx, [])
+
+
+def _calc_banned_ngram_tokens(ngram_size, prev_input_ids, num_hypos, cur_len):
+    if cur_len + 1 < ngram_size:
+        return [[] for _ in range(num_hypos)]
+    generated_ngrams = _get_ngrams(ngram_size, prev_input_ids, num_hypos)
+    return [_get_generated_ngrams(generated_ngrams[h], prev_input_ids[h], ngram_size, cur_len)
+            for h in range(num_hypos)]
+
+
 class _NBest:
     """transformers BeamHypotheses: keeps the `k` best finished hypotheses."""
 
-    def __init__(self, k, length_penalty, eos_id):
+    def __init__(self, k, length_penalty, eos_id, early_stopping=False, max_length=None):
         self.k, self.lp, self.eos_id = k, length_penalty, eos_id
+        self.early_stopping, self.max_length = early_stopping, max_length
         self.items = []            # (score, ids_without_eos, ended_with_eos, sum_logprob)
         self.worst = 1e9
 
@@ -626,9 +766,19 @@ class _NBest:
                 self.worst = min(score, self.worst)
 
     def is_done(self, best_sum_logprob, cur_len):
+        """BeamHypotheses.is_done; cur_len here is transformers' cur_len - decoder_prompt_len."""
         if len(self.items) < self.k:
             return False
-        return self.worst >= best_sum_logprob / (cur_len ** self.lp)
+        if self.early_stopping is True:
+            return True
+        if self.early_stopping is False:
+            return self.worst >= best_sum_logprob / (cur_len ** self.lp)
+        # "never": the best score still attainable, by the sign of the length penalty
+        if self.lp > 0.0:
+            highest = best_sum_logprob / ((self.max_length - 1) ** self.lp)
+        else:
+            highest = best_sum_logprob / (cur_len ** self.lp)
+        return self.worst >= highest
 
     def ranked(self):
         # stable ascending sort, then pop from the end (== transformers' finalize order)
