@@ -66,6 +66,16 @@ def patch_final_logits_bias(src_dir, dst_dir, index, value):
             "bytes_hex": raw.hex()}
 
 
+def model_sha256(model_dir):
+    """sha256 of the files a decode depends on, so the test can tell fixtures made from another model."""
+    import hashlib
+    out = {}
+    for name in ("config.json", "generation_config.json", "model.safetensors", "vocab.json"):
+        with open(os.path.join(model_dir, name), "rb") as f:
+            out[name] = hashlib.sha256(f.read()).hexdigest()
+    return out
+
+
 def frequent_ngrams(m, srcs, n, count):
     """The most frequent n-grams of the greedy outputs (deterministic: by count, then ids)."""
     c = collections.Counter()
@@ -134,7 +144,8 @@ def main(argv):
                                   "length_penalty": 0.8, "min_new_tokens": 4, "early_stopping": "never",
                                   "num_return_sequences": 3}, both),
     ]
-    rows, meta = [], {"sentences": len(en), "pad_bias_patch": patch, "cases": {}}
+    rows, meta = [], {"sentences": len(en), "model_sha256": model_sha256(args.model_dir), "pad_bias_patch": patch,
+                      "cases": {}}
     with torch.no_grad():
         for name, model, keys, decodes in cases:
             gen = dict(base)

@@ -72,6 +72,19 @@ class GenerationParityTest {
     }
 
     @Test
+    void fixturesWereMadeFromTheCommittedModel() throws Exception {
+        JsonNode files = meta.get("model_sha256");
+        assertTrue(files.size() >= 4, "the fixtures list the model files");
+        for (java.util.Iterator<Map.Entry<String, JsonNode>> it = files.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            byte[] bytes = java.nio.file.Files.readAllBytes(TestPaths.sampleModel().resolve(e.getKey()));
+            String sha = HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(bytes));
+            assertEquals(e.getValue().asText(), sha, e.getKey()
+                    + " changed since the fixtures were made: rerun tools/reference/make_generation_fixtures.py");
+        }
+    }
+
+    @Test
     void everyGenerationKeyMatchesTheReference() throws IOException {
         List<JsonNode> rows = Fixtures.jsonl("generation_parity.jsonl");
         Map<String, Translator> translators = new HashMap<>();
