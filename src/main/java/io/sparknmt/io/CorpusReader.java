@@ -201,7 +201,7 @@ public final class CorpusReader {
         boolean ids = anyId;
         // The id column's type: integers stay long (text line numbers, record numbers, Arrow ids, and
         // JSONL/CSV/TSV ids that are all integers); any other id is kept as its text (string), never an error.
-        boolean longIds = format == InputFormat.TEXT || format == InputFormat.ARROW || !anyId || (intIds && !idsPerFile);
+        boolean longIds = format == InputFormat.TEXT || format == InputFormat.ARROW || !anyId || intIds;
         String where = String.join(",", files);
         List<StructField> kept = new ArrayList<>();
         String[] keptNames;
@@ -211,7 +211,7 @@ public final class CorpusReader {
             keptNames = columns.kept(names, where).toArray(String[]::new);
             keptKinds = new char[keptNames.length];
             for (int k = 0; k < keptNames.length; k++) {
-                keptKinds[k] = idsPerFile ? KIND_STRING : kinds.get(keptNames[k]);
+                keptKinds[k] = kinds.get(keptNames[k]);
                 kept.add(DataTypes.createStructField(keptNames[k], typeOf(keptKinds[k]), true));
             }
         } else if (headers != null) {

@@ -91,11 +91,18 @@ public final class SentenceSplitter implements Serializable {
         String body = text.substring(prefix.length());
         BreakIterator it = iterator();
         it.setText(body);
+        java.util.TreeSet<Integer> bounds = new java.util.TreeSet<>();
+        for (int b = it.first(); b != BreakIterator.DONE; b = it.next()) {
+            bounds.add(b);
+        }
+        digitStarts(body, bounds);
         List<String> cores = new ArrayList<>();
         List<String> gaps = new ArrayList<>(); // gaps.get(i) precedes cores.get(i); the last one trails
         StringBuilder gap = new StringBuilder();
-        int start = it.first();
-        for (int end = it.next(); end != BreakIterator.DONE; start = end, end = it.next()) {
+        Integer[] cuts = bounds.toArray(Integer[]::new);
+        for (int c = 1; c < cuts.length; c++) {
+            int start = cuts[c - 1];
+            int end = cuts[c];
             int a = start;
             while (a < end && space(body.codePointAt(a))) {
                 a += Character.charCount(body.codePointAt(a));
@@ -118,6 +125,42 @@ public final class SentenceSplitter implements Serializable {
             segments.add(new Segment(cores.get(i), gaps.get(i + 1)));
         }
         return new Document(prefix, code, gaps.get(0), segments);
+    }
+
+    /** A full stop (closing quotes or brackets after it), white space on the line, then a digit. */
+    private static final Pattern STOP_THEN_DIGIT = Pattern.compile("\\.[\"'\u2019\u201D)\\]]*[ \t\u00A0]+(?=\\p{Nd})");
+    /** Words that, abbreviated, are often followed by a number ("No. 5", "Jan. 3", "Fig. 2", "p. 12"). */
+    private static final java.util.Set<String> BEFORE_NUMBERS = java.util.Set.of("no", "nos", "nr", "fig", "figs", "vol",
+            "vols", "ch", "chap", "sec", "art", "approx", "ca", "cf", "pp", "eq", "eqs", "ref", "refs", "tab", "op", "para",
+            "pt", "pts", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "mr", "mrs",
+            "ms", "dr", "st", "ave", "rd", "mt", "ft", "gen", "gov", "sen", "rep", "col", "lt", "sgt", "capt", "prof", "rev",
+            "inc", "ltd", "co", "corp", "vs", "nom", "bd", "hr", "tel", "abs", "abb", "bzw", "ziff", "s");
+
+    /**
+     * UAX #29 does not end a sentence at "word. 3 more words" (a digit, then a lower-case letter):
+     * "2 dogs run." after "A man sits." stays glued to it. This adds that break, unless the word
+     * before the full stop is a number, a single letter, holds a dot itself ("U.S."), or is an
+     * abbreviation often followed by a number ({@link #BEFORE_NUMBERS}).
+     */
+    private static void digitStarts(String body, java.util.TreeSet<Integer> bounds) {
+        Matcher m = STOP_THEN_DIGIT.matcher(body);
+        while (m.find()) {
+            int stop = m.start();
+            int w = stop;
+            while (w > 0 && !space(body.codePointBefore(w))) {
+                w -= Character.charCount(body.codePointBefore(w));
+            }
+            String word = body.substring(w, stop);
+            while (!word.isEmpty() && !Character.isLetterOrDigit(word.codePointAt(0))) {
+                word = word.substring(Character.charCount(word.codePointAt(0))); // opening quotes, brackets
+            }
+            if (word.codePointCount(0, word.length()) < 2 || word.contains(".")
+                    || !word.codePoints().allMatch(Character::isLetter)
+                    || BEFORE_NUMBERS.contains(word.toLowerCase(java.util.Locale.ROOT))) {
+                continue;
+            }
+            bounds.add(m.end());
+        }
     }
 
     /** What goes into separators: Java white space and Unicode space separators (no-break, ideographic). */

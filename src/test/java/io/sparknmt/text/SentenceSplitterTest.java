@@ -55,6 +55,17 @@ class SentenceSplitterTest {
     }
 
     @Test
+    void aSentenceThatStartsWithADigitStartsANewSentence() {
+        assertEquals(List.of("A man sits.", "2 dogs run.", "3 boys swim!", "Then 4."),
+                texts(en.split("A man sits. 2 dogs run.  3 boys swim! Then 4.")));
+        // but not after numbers, initials or abbreviations that take one
+        for (String one : new String[]{"See No. 5 here.", "Born on Jan. 3 in town.", "Version 2. 3 is out.",
+                "Page p. 12 now.", "The U.S. 5 cent coin.", "See Fig. 2 below."}) {
+            assertEquals(List.of(one), texts(en.split(one)), one);
+        }
+    }
+
+    @Test
     void otherScriptsSplitAtTheirOwnFullStops() {
         SentenceSplitter zh = new SentenceSplitter("zh");
         assertEquals(List.of("我很好。", "你呢？", "好的！"), texts(zh.split("我很好。你呢？好的！")));
