@@ -31,6 +31,7 @@ import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.functions;
 import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
 import org.apache.spark.util.SerializableConfiguration;
 
@@ -63,16 +64,58 @@ public final class CorpusReader {
      */
     public static final String TEST_DROP_RECORD = "spark-nmt.test.drop-record";
 
-    /** Options of the record formats: id and text columns, and the byte cap of one record. */
-    public record Columns(String id, String text, long maxInputBytes) implements java.io.Serializable {
+    /**
+     * Options of the record formats: id and text columns, the byte cap of one record, and the
+     * input columns to keep beside the translation columns.
+     *
+     * @param keep the input columns to keep, in this order; null = all of them (but the id and text
+     *             columns, which are the {@code id} and {@code source} columns)
+     */
+    public record Columns(String id, String text, long maxInputBytes, List<String> keep) implements java.io.Serializable {
         public Columns {
             if (maxInputBytes < 1 || maxInputBytes > (1L << 30)) {
                 throw new IllegalArgumentException("--max-input-bytes must be in [1, " + (1L << 30) + "], got " + maxInputBytes);
             }
+            keep = keep == null ? null : List.copyOf(keep);
+        }
+
+        public Columns(String id, String text, long maxInputBytes) {
+            this(id, text, maxInputBytes, null);
         }
 
         public Columns(String id, String text) {
             this(id, text, DEFAULT_MAX_INPUT_BYTES);
+        }
+
+        /** The kept columns among {@code available} (the input's columns in order, id and text included). */
+        List<String> kept(List<String> available, String path) {
+            List<String> out = new ArrayList<>();
+            if (keep == null) {
+                for (String c : available) {
+                    if (!c.equals(id) && !c.equals(text)) {
+                        out.add(c);
+                    }
+                }
+            } else {
+                for (String c : keep) {
+                    if (!available.contains(c)) {
+                        throw new UsageException("--keep-columns " + c + ": input " + path + " has no such column (columns: "
+                                + available + ")");
+                    }
+                    if (!c.equals(id) && !c.equals(text) && !out.contains(c)) {
+                        out.add(c);
+                    }
+                }
+            }
+            for (String c : out) {
+                if (Schemas.RESERVED.contains(c)) {
+                    throw new UsageException("input column \"" + c + "\" of " + path + " has the name of an output column "
+                            + Schemas.RESERVED + "; leave it out with --keep-columns (e.g. --keep-columns "
+                            + String.join(",", out.stream().filter(x -> !Schemas.RESERVED.contains(x)).toList())
+                            + ") or rename it");
+                }
+            }
+            return out;
         }
 
         int cap() {
@@ -104,27 +147,38 @@ public final class CorpusReader {
         Columns cols = columns;
         // Pass 1: records per file and whether ids / texts occur (JSONL decides its columns from the data).
         StructType statSchema = new StructType().add("file", DataTypes.IntegerType).add("records", DataTypes.LongType)
-                .add("ids", DataTypes.BooleanType).add("texts", DataTypes.BooleanType).add("objects", DataTypes.BooleanType);
+                .add("ids", DataTypes.BooleanType).add("texts", DataTypes.BooleanType).add("objects", DataTypes.BooleanType)
+                .add("int_ids", DataTypes.BooleanType).add("fields", DataTypes.createArrayType(DataTypes.StringType, false));
         JavaRDD<Row> statRows = perFile.map(i -> {
             long n = 0;
             boolean ids = false;
             boolean texts = false;
             boolean objects = false;
-            try (Records it = new Records(files[i], format, conf.value(), cols, headers == null ? null : headers[i])) {
+            boolean intIds = true;
+            java.util.LinkedHashMap<String, Character> kinds = new java.util.LinkedHashMap<>();
+            try (Records it = new Records(files[i], format, conf.value(), cols, headers == null ? null : headers[i], null)) {
                 while (it.hasNext()) {
                     Rec r = it.next();
                     n++;
                     ids |= r.idField;
                     texts |= r.textField;
                     objects |= r.parsed;
+                    intIds &= r.idKind != Rec.EXPLICIT || r.idIntegral;
+                    if (r.json != null) {
+                        r.json.fields().forEachRemaining(e -> kinds.merge(e.getKey(), kind(e.getValue()), CorpusReader::mergeKinds));
+                    }
                 }
             }
-            return RowFactory.create(i, n, ids, texts, objects);
+            List<String> fields = new ArrayList<>();
+            kinds.forEach((k, v) -> fields.add(v + k));
+            return RowFactory.create(i, n, ids, texts, objects, intIds, ScalaSeqs.wrap(fields.toArray()));
         });
         long[] offsets = new long[files.length];
         boolean anyId = csvHasId;
         boolean anyText = false;
         boolean anyObject = false;
+        boolean intIds = true;
+        java.util.LinkedHashMap<String, Character> kinds = new java.util.LinkedHashMap<>();
         long total = 0;
         List<Row> stats = new ArrayList<>(spark.createDataFrame(statRows, statSchema).collectAsList());
         stats.sort((a, b) -> Integer.compare(a.getInt(0), b.getInt(0)));
@@ -134,12 +188,56 @@ public final class CorpusReader {
             anyId |= s.getBoolean(2);
             anyText |= s.getBoolean(3);
             anyObject |= s.getBoolean(4);
+            intIds &= s.getBoolean(5);
+            for (Object f : s.getList(6)) {
+                String k = (String) f;
+                kinds.merge(k.substring(1), k.charAt(0), CorpusReader::mergeKinds);
+            }
         }
         if (format == InputFormat.JSONL && anyObject && !anyText) {
             throw new InputException("input " + String.join(",", files) + " has no text field \"" + columns.text()
                     + "\" in any record; set --text-column");
         }
         boolean ids = anyId;
+        // The id column's type: integers stay long (text line numbers, record numbers, Arrow ids, and
+        // JSONL/CSV/TSV ids that are all integers); any other id is kept as its text (string), never an error.
+        boolean longIds = format == InputFormat.TEXT || format == InputFormat.ARROW || !anyId || intIds;
+        String where = String.join(",", files);
+        List<StructField> kept = new ArrayList<>();
+        String[] keptNames;
+        char[] keptKinds;
+        if (format == InputFormat.JSONL) {
+            List<String> names = new ArrayList<>(kinds.keySet());
+            keptNames = columns.kept(names, where).toArray(String[]::new);
+            keptKinds = new char[keptNames.length];
+            for (int k = 0; k < keptNames.length; k++) {
+                keptKinds[k] = kinds.get(keptNames[k]);
+                kept.add(DataTypes.createStructField(keptNames[k], typeOf(keptKinds[k]), true));
+            }
+        } else if (headers != null) {
+            List<String> names = new ArrayList<>();
+            for (String[] h : headerNames(hadoop, format, files, columns)) {
+                for (String c : h == null ? new String[0] : h) {
+                    if (!names.contains(c)) {
+                        names.add(c);
+                    }
+                }
+            }
+            keptNames = columns.kept(names, where).toArray(String[]::new);
+            keptKinds = new char[keptNames.length];
+            java.util.Arrays.fill(keptKinds, KIND_STRING);
+            for (String k : keptNames) {
+                kept.add(DataTypes.createStructField(k, DataTypes.StringType, true));
+            }
+        } else {
+            if (columns.keep() != null && !columns.keep().isEmpty()) {
+                throw new UsageException("--keep-columns: " + format.name().toLowerCase(java.util.Locale.ROOT)
+                        + " input has no columns but the text" + (format == InputFormat.ARROW ? " tokens and the id" : ""));
+            }
+            keptNames = new String[0];
+            keptKinds = new char[0];
+        }
+        Layout layout = new Layout(ids, longIds, columns.id(), keptNames, keptKinds);
         String drop = System.getProperty(TEST_DROP_RECORD);
         long dropIndex = drop == null ? -1 : Long.parseLong(drop.trim());
         String idName = columns.id();
@@ -149,7 +247,8 @@ public final class CorpusReader {
                 return java.util.Collections.emptyIterator();
             }
             int i = it.next();
-            Records recs = new Records(files[i], format, conf.value(), cols, headers == null ? null : headers[i]);
+            Records recs = new Records(files[i], format, conf.value(), cols, headers == null ? null : headers[i],
+                    headers == null ? null : headerNames(conf.value(), format, new String[]{files[i]}, cols)[0]);
             TaskContext tc = TaskContext.get();
             if (tc != null) {
                 tc.addTaskCompletionListener((org.apache.spark.util.TaskCompletionListener) ctx -> recs.close());
@@ -168,7 +267,7 @@ public final class CorpusReader {
                         if (i == 0 && n == dropIndex) {
                             continue; // the test-only fault: this row is lost on purpose
                         }
-                        ahead = r.toRow(index, ids, idName, files[i]);
+                        ahead = r.toRow(index, layout, files[i]);
                     }
                     if (ahead == null) {
                         recs.close();
@@ -187,7 +286,62 @@ public final class CorpusReader {
                 }
             };
         }, true);
-        return spark.createDataFrame(rows, Schemas.INPUT);
+        return spark.createDataFrame(rows, Schemas.input(longIds ? DataTypes.LongType : DataTypes.StringType, kept));
+    }
+
+    /** JSON value kinds of kept JSONL fields: null only, integer, number, boolean, anything else (string). */
+    static final char KIND_NULL = 'n';
+    static final char KIND_LONG = 'l';
+    static final char KIND_DOUBLE = 'd';
+    static final char KIND_BOOLEAN = 'b';
+    static final char KIND_STRING = 's';
+
+    static char kind(JsonNode v) {
+        return v == null || v.isNull() ? KIND_NULL : v.isIntegralNumber() && v.canConvertToLong() ? KIND_LONG
+                : v.isNumber() ? KIND_DOUBLE : v.isBoolean() ? KIND_BOOLEAN : KIND_STRING;
+    }
+
+    static Character mergeKinds(Character a, Character b) {
+        if (a == b || b == KIND_NULL) {
+            return a;
+        }
+        if (a == KIND_NULL) {
+            return b;
+        }
+        if ((a == KIND_LONG && b == KIND_DOUBLE) || (a == KIND_DOUBLE && b == KIND_LONG)) {
+            return KIND_DOUBLE;
+        }
+        return KIND_STRING;
+    }
+
+    static org.apache.spark.sql.types.DataType typeOf(char kind) {
+        return switch (kind) {
+            case KIND_LONG -> DataTypes.LongType;
+            case KIND_DOUBLE -> DataTypes.DoubleType;
+            case KIND_BOOLEAN -> DataTypes.BooleanType;
+            default -> DataTypes.StringType;
+        };
+    }
+
+    /** A kept JSON value as its column type holds it. */
+    static Object value(JsonNode v, char kind) {
+        if (v == null || v.isNull()) {
+            return null;
+        }
+        return switch (kind) {
+            case KIND_LONG -> v.asLong();
+            case KIND_DOUBLE -> v.asDouble();
+            case KIND_BOOLEAN -> v.asBoolean();
+            default -> v.isTextual() ? v.asText() : v.toString();
+        };
+    }
+
+    /**
+     * How records become rows, decided on the driver from the first pass: whether the input has ids,
+     * whether they are all integers (long) or kept as text, and the kept columns with their kinds.
+     */
+    record Layout(boolean inputHasIds, boolean longIds, String idName, String[] keptNames, char[] keptKinds)
+            implements java.io.Serializable {
     }
 
     /**
@@ -273,6 +427,23 @@ public final class CorpusReader {
         return out;
     }
 
+    /** The header names of each CSV/TSV file (null for a file that is empty or unreadable). */
+    static String[][] headerNames(Configuration conf, InputFormat format, String[] files, Columns columns) {
+        String[][] out = new String[files.length][];
+        for (int i = 0; i < files.length; i++) {
+            try (RawRecords raw = new RawRecords(files[i], format, conf, columns.cap())) {
+                RawRecords.Raw h = raw.next();
+                if (h == null || h.failure() != null || h.over() || h.problem() != null) {
+                    continue;
+                }
+                out[i] = fields(format, decode(h.bytes()));
+            } catch (CharacterCodingException | IllegalStateException e) {
+                // headers() has refused it already
+            }
+        }
+        return out;
+    }
+
     /** Strict UTF-8. */
     static String decode(byte[] b) throws CharacterCodingException {
         return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
@@ -333,6 +504,15 @@ public final class CorpusReader {
 
         byte idKind;
         long id;
+        /** The id as text (JSON text of a non-string JSON id), for inputs whose ids are not all integers. */
+        String idText;
+        /** This record's id is an integer (a JSON integer, or the canonical decimal text of a long). */
+        boolean idIntegral;
+        /** JSONL: the record's object (for its kept fields). */
+        com.fasterxml.jackson.databind.node.ObjectNode json;
+        /** CSV/TSV: the record's fields. */
+        String[] fields;
+        String[] header;
         String source;
         Integer[] tokens;
         String error;
@@ -350,22 +530,43 @@ public final class CorpusReader {
             return r;
         }
 
-        Row toRow(long index, boolean inputHasIds, String idName, String file) {
-            long rowId;
+        /**
+         * The row of {@link Schemas#input}: record number, id (long, or the id's text when the ids are
+         * not all integers), text, tokens, error, file, kept columns.
+         */
+        Row toRow(long index, Layout layout, String file) {
+            Object rowId;
             String err = error;
+            boolean hasId = layout.inputHasIds();
             switch (idKind) {
                 case GENERATED -> rowId = index;
-                case EXPLICIT -> rowId = id;
+                case EXPLICIT -> rowId = layout.longIds() ? (Object) id : idText;
                 case MISSING -> {
-                    rowId = inputHasIds ? -1 - index : index;
-                    if (inputHasIds && err == null && !blank) {
-                        err = where + ": no id (id column \"" + idName + "\"; reported with id " + rowId + ")";
+                    rowId = !hasId ? index : layout.longIds() ? (Object) (-1 - index) : null;
+                    if (hasId && err == null && !blank) {
+                        err = where + ": no id (id column \"" + layout.idName() + "\"; reported with id " + rowId + ")";
                     }
                 }
-                default -> rowId = -1 - index;
+                default -> rowId = layout.longIds() ? (Object) (-1 - index) : null;
             }
             Object toks = tokens == null ? null : ScalaSeqs.wrap(tokens);
-            return RowFactory.create(rowId, source, toks, err, file);
+            Object[] v = new Object[Schemas.INPUT_FIXED + layout.keptNames().length];
+            v[0] = index;
+            v[1] = rowId;
+            v[2] = source;
+            v[3] = toks;
+            v[4] = err;
+            v[5] = file;
+            for (int k = 0; k < layout.keptNames().length; k++) {
+                String name = layout.keptNames()[k];
+                if (json != null) {
+                    v[Schemas.INPUT_FIXED + k] = value(json.get(name), layout.keptKinds()[k]);
+                } else if (fields != null && header != null) {
+                    int at = Arrays.asList(header).indexOf(name);
+                    v[Schemas.INPUT_FIXED + k] = at < 0 || at >= fields.length ? null : fields[at];
+                }
+            }
+            return RowFactory.create(v);
         }
     }
 
@@ -379,16 +580,18 @@ public final class CorpusReader {
         private final InputFormat format;
         private final Columns columns;
         private final int[] header;
+        private final String[] headerNames;
         private final RawRecords raw;
         private final Iterator<Rec> arrow;
         private Rec ahead;
         private boolean closed;
 
-        Records(String file, InputFormat format, Configuration conf, Columns columns, int[] header) {
+        Records(String file, InputFormat format, Configuration conf, Columns columns, int[] header, String[] headerNames) {
             this.file = file;
             this.format = format;
             this.columns = columns;
             this.header = header;
+            this.headerNames = headerNames;
             if (format == InputFormat.ARROW) {
                 raw = null;
                 arrow = ArrowTokenFiles.records(file, conf);
@@ -507,19 +710,15 @@ public final class CorpusReader {
                 r.error = where + ": field \"" + columns.text() + "\" is a JSON " + text.getNodeType().toString()
                         .toLowerCase(java.util.Locale.ROOT) + ", not a string";
             }
+            r.json = (com.fasterxml.jackson.databind.node.ObjectNode) n;
             if (!r.idField) {
                 r.idKind = Rec.MISSING;
             } else {
-                Long v = id.isIntegralNumber() && id.canConvertToLong() ? Long.valueOf(id.asLong())
-                        : id.isTextual() ? parseId(id.asText()) : null;
-                if (v == null) {
-                    r.idKind = Rec.NONE;
-                    r.source = null;
-                    r.error = where + ": id \"" + columns.id() + "\" is not an integer: " + clip(id.toString());
-                } else {
-                    r.idKind = Rec.EXPLICIT;
-                    r.id = v;
-                }
+                // any type: an integer stays one; anything else is kept as its text (strings as themselves)
+                r.idKind = Rec.EXPLICIT;
+                r.idIntegral = id.isIntegralNumber() && id.canConvertToLong();
+                r.id = r.idIntegral ? id.asLong() : 0;
+                r.idText = id.isTextual() ? id.asText() : id.toString();
             }
             return r;
         }
@@ -544,21 +743,22 @@ public final class CorpusReader {
             Rec r = new Rec();
             r.source = f[header[1]];
             r.textField = true;
+            r.fields = f;
+            r.header = headerNames;
             if (header[0] < 0) {
                 r.idKind = Rec.MISSING;
             } else {
                 String raw = f[header[0]];
                 r.idField = true;
-                Long v = parseId(raw);
                 if (raw == null || raw.isEmpty()) {
                     r.idKind = Rec.MISSING;
-                } else if (v == null) {
-                    r.idKind = Rec.NONE;
-                    r.source = null;
-                    r.error = where + ": id \"" + columns.id() + "\" is not an integer: " + clip(raw);
                 } else {
+                    // any text: kept as it is, or as a long when every id of the input is an integer
+                    Long v = parseId(raw);
                     r.idKind = Rec.EXPLICIT;
-                    r.id = v;
+                    r.idIntegral = v != null && Long.toString(v).equals(raw);
+                    r.id = r.idIntegral ? v : 0;
+                    r.idText = raw;
                 }
             }
             return r;
@@ -634,7 +834,11 @@ public final class CorpusReader {
         return !n.startsWith("_") && !n.startsWith(".");
     }
 
-    /** Parquet: picks the id and text columns; null or non-integer ids get an error row. */
+    /**
+     * Parquet: the id column as it is (any type), the text column (cast to string), the kept columns
+     * as they are. A null id is an error row (id -1 - n for long ids, null for other types); without an
+     * id column the id is the record number.
+     */
     static Dataset<Row> fromFrame(Dataset<Row> df, Columns columns, String path) {
         List<String> names = Arrays.asList(df.columns());
         if (!names.contains(columns.text())) {
@@ -642,36 +846,54 @@ public final class CorpusReader {
                     + names + "); set --text-column");
         }
         boolean hasId = names.contains(columns.id());
-        Column text = functions.col(columns.text()).cast(DataTypes.StringType);
-        Column rawId = hasId ? functions.col(columns.id()).cast(DataTypes.StringType) : functions.lit(null).cast(DataTypes.StringType);
-        Dataset<Row> picked = df.select(rawId.as("raw_id"), text.as("text"), functions.input_file_name().as("file"));
+        List<String> kept = columns.kept(names, path);
+        org.apache.spark.sql.types.DataType idType = hasId ? df.schema().apply(columns.id()).dataType() : DataTypes.LongType;
+        Column text = quoted(columns.text()).cast(DataTypes.StringType);
+        Column rawId = hasId ? quoted(columns.id()) : functions.lit(null).cast(DataTypes.LongType);
+        List<Column> select = new ArrayList<>(List.of(rawId.as("raw_id"), text.as("text"), functions.input_file_name().as("file")));
+        List<StructField> keptFields = new ArrayList<>();
+        for (String k : kept) {
+            select.add(quoted(k));
+            keptFields.add(df.schema().apply(k));
+        }
+        Dataset<Row> picked = df.select(select.toArray(Column[]::new));
         boolean generate = !hasId;
+        boolean longIds = idType.equals(DataTypes.LongType);
         String idName = columns.id();
+        int keptCount = kept.size();
         JavaRDD<Row> rows = picked.javaRDD().zipWithIndex().map(p -> {
             Row r = p._1();
             long index = p._2();
-            String rawIdValue = r.isNullAt(0) ? null : r.getString(0);
             String source = r.isNullAt(1) ? null : r.getString(1);
             String error = null;
-            long id;
+            Object id;
             if (generate) {
                 id = index;
+            } else if (r.isNullAt(0)) {
+                id = longIds ? (Object) (-1 - index) : null;
+                error = "record " + index + ": id column \"" + idName + "\" is null (reported with id " + id + ")";
             } else {
-                Long parsed = parseId(rawIdValue);
-                if (parsed == null) {
-                    id = -1 - index;
-                    error = "record " + index + ": id column \"" + idName + "\" is "
-                            + (rawIdValue == null ? "missing" : "not an integer: " + rawIdValue)
-                            + " (reported with id " + id + ")";
-                } else {
-                    id = parsed;
-                }
+                id = r.get(0);
             }
             String file = r.isNullAt(2) || r.getString(2).isEmpty() ? null
                     : new Path(java.net.URI.create(r.getString(2))).toString(); // same spelling as files()
-            return RowFactory.create(id, source, null, error, file);
+            Object[] v = new Object[Schemas.INPUT_FIXED + keptCount];
+            v[0] = index;
+            v[1] = id;
+            v[2] = source;
+            v[4] = error;
+            v[5] = file;
+            for (int k = 0; k < keptCount; k++) {
+                v[Schemas.INPUT_FIXED + k] = r.get(3 + k);
+            }
+            return RowFactory.create(v);
         });
-        return df.sparkSession().createDataFrame(rows, Schemas.INPUT);
+        return df.sparkSession().createDataFrame(rows, Schemas.input(idType, keptFields));
+    }
+
+    /** A column by its exact name (dots, spaces and backticks taken literally). */
+    private static Column quoted(String name) {
+        return functions.col("`" + name.replace("`", "``") + "`");
     }
 
     private static Long parseId(String s) {

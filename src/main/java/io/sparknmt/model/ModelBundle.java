@@ -26,10 +26,12 @@ public final class ModelBundle implements Serializable {
     private final HashMap<String, Integer> targetVocab;
     private final int modelMaxLength;
     private final String fingerprint;
+    /** {@code source_lang} of tokenizer_config.json, or null: the sentence splitter's language. */
+    private final String sourceLang;
 
     private ModelBundle(MarianWeights weights, GenerationConfig generation, byte[] sourceSpm, byte[] targetSpm,
                         Map<String, Integer> vocab, Map<String, Integer> targetVocab, int modelMaxLength,
-                        String fingerprint) {
+                        String fingerprint, String sourceLang) {
         this.weights = weights;
         this.generation = generation;
         this.sourceSpm = sourceSpm;
@@ -38,6 +40,7 @@ public final class ModelBundle implements Serializable {
         this.targetVocab = new HashMap<>(targetVocab);
         this.modelMaxLength = modelMaxLength;
         this.fingerprint = fingerprint;
+        this.sourceLang = sourceLang;
     }
 
     /**
@@ -62,7 +65,7 @@ public final class ModelBundle implements Serializable {
             byte[] src = readRequired(files.sourceSpm());
             byte[] tgt = readRequired(files.targetSpm());
             String fp = files.fingerprint();
-            return new ModelBundle(weights, gen, src, tgt, vocab, targetVocab, maxLen, fp);
+            return new ModelBundle(weights, gen, src, tgt, vocab, targetVocab, maxLen, fp, files.sourceLang());
         } catch (IOException e) {
             throw new ModelFormatException(dir + ": " + e.getMessage(), e);
         }
@@ -108,6 +111,11 @@ public final class ModelBundle implements Serializable {
 
     public String fingerprint() {
         return fingerprint;
+    }
+
+    /** {@code source_lang} of tokenizer_config.json (e.g. "en"), or null when the model does not say. */
+    public String sourceLang() {
+        return sourceLang;
     }
 
     /** Whether the source vocabulary holds this piece (e.g. a {@code >>xx<<} language code). */

@@ -97,6 +97,12 @@ public final class ModelFiles {
     }
 
     /** tokenizer_config.json's {@code separate_vocabs} (false when absent). */
+    /** {@code source_lang} of tokenizer_config.json (e.g. "en"), or null. */
+    public String sourceLang() {
+        JsonNode v = tokenizerConfig.path("source_lang");
+        return v.isTextual() && !v.asText().isBlank() ? v.asText().trim() : null;
+    }
+
     public boolean separateVocabs() {
         return tokenizerConfig.path("separate_vocabs").asBoolean(false);
     }

@@ -42,6 +42,26 @@ public final class JobOptions {
             description = "Text column of tsv/csv/jsonl/parquet input (default: ${DEFAULT-VALUE}).")
     String textColumn;
 
+    @Option(names = "--keep-columns", paramLabel = "A,B,C", split = ",",
+            description = "Input columns to keep in the output beside the translation columns (tsv/csv/jsonl/parquet); "
+                    + "default: all of them; an empty value keeps none. The id and text columns are the id and source columns.")
+    java.util.List<String> keepColumns;
+
+    @Option(names = "--split-sentences",
+            description = "Documents: split each text into sentences (ICU4J, the source language's rules), translate the "
+                    + "sentences, and join their translations with the text's own separators into one output row.")
+    boolean splitSentences;
+
+    @Option(names = "--source-lang", paramLabel = "XX",
+            description = "Language of the sentence splitter (BCP 47 / ISO 639, e.g. en, de, zh) (default: source_lang of "
+                    + "the model's tokenizer_config.json, else language-independent rules).")
+    String sourceLang;
+
+    @Option(names = "--emit-sentences",
+            description = "With --split-sentences: add a sentences column (source, translation, score, status, message of "
+                    + "each sentence) (parquet/jsonl output).")
+    boolean emitSentences;
+
     @Option(names = "--max-input-bytes", paramLabel = "N", defaultValue = "1048576",
             description = "Longest input record in bytes; a longer one is an error row holding its first 1024 bytes "
                     + "(default: ${DEFAULT-VALUE}).")

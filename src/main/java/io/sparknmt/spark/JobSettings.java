@@ -46,6 +46,34 @@ final class JobSettings {
                 || inputFormat == InputFormat.ARROW)) {
             throw new UsageException("--incremental needs --output-format parquet or jsonl and a non-arrow input");
         }
+        if (o.emitSentences && !o.splitSentences) {
+            throw new UsageException("--emit-sentences needs --split-sentences");
+        }
+        if (o.emitSentences && outputFormat != OutputFormat.PARQUET && outputFormat != OutputFormat.JSONL) {
+            throw new UsageException("--emit-sentences needs --output-format parquet or jsonl (the sentences column is a "
+                    + "list of structs), got " + outputFormat.name().toLowerCase(java.util.Locale.ROOT));
+        }
+        if (o.splitSentences && (inputFormat == InputFormat.ARROW || outputFormat == OutputFormat.ARROW)) {
+            throw new UsageException("--split-sentences needs text input and output: arrow is pre-tokenized");
+        }
+        if (o.splitSentences && o.nBest > 1) {
+            throw new UsageException("--split-sentences translates documents: --n-best " + o.nBest + " has no meaning there");
+        }
+        if (o.sourceLang != null && !o.splitSentences) {
+            throw new UsageException("--source-lang is the sentence splitter's language: it needs --split-sentences");
+        }
+        boolean keepSome = o.keepColumns != null && o.keepColumns.stream().anyMatch(c -> !c.isBlank());
+        if (keepSome && (inputFormat == InputFormat.TEXT || inputFormat == InputFormat.ARROW)) {
+            throw new UsageException("--keep-columns: " + inputFormat.name().toLowerCase(java.util.Locale.ROOT)
+                    + " input has no columns to keep");
+        }
+        if (keepSome && outputFormat == OutputFormat.TEXT) {
+            throw new UsageException("--keep-columns: --output-format text holds the translations only, no columns; "
+                    + "use parquet, jsonl or tsv");
+        }
+        if (keepSome && outputFormat == OutputFormat.ARROW) {
+            throw new UsageException("--keep-columns: --output-format arrow holds id, tokens, score and status only");
+        }
         if (o.commitEveryFiles < 1) {
             throw new UsageException("--commit-every-files must be >= 1, got " + o.commitEveryFiles);
         }
@@ -137,7 +165,43 @@ final class JobSettings {
 
     /** {@code --id-column} and {@code --text-column}: command line > conf file > id, text. */
     CorpusReader.Columns columns() {
-        return new CorpusReader.Columns(o.idColumn, o.textColumn, o.maxInputBytes);
+        return new CorpusReader.Columns(o.idColumn, o.textColumn, o.maxInputBytes, keepColumns());
+    }
+
+    /**
+     * {@code --keep-columns}: command line > conf file > all input columns (null); an empty value keeps none.
+     * Text output keeps none (it holds the translations only) and Arrow output none (its layout is fixed).
+     */
+    java.util.List<String> keepColumns() {
+        if (outputFormat == OutputFormat.TEXT || outputFormat == OutputFormat.ARROW) {
+            return java.util.List.of();
+        }
+        if (o.keepColumns == null) {
+            return null;
+        }
+        return o.keepColumns.stream().map(String::trim).filter(c -> !c.isEmpty()).distinct().toList();
+    }
+
+    /** {@code --split-sentences}: command line > conf file > false. */
+    boolean splitSentences() {
+        return o.splitSentences;
+    }
+
+    /** {@code --emit-sentences}: command line > conf file > false; needs --split-sentences and parquet/jsonl output. */
+    boolean emitSentences() {
+        return o.emitSentences;
+    }
+
+    /**
+     * The sentence splitter's language: {@code --source-lang} (command line > conf file) > the model's
+     * {@code source_lang} (tokenizer_config.json) > none (ICU's language-independent rules). Null without
+     * --split-sentences.
+     */
+    String sourceLang(ModelBundle bundle) {
+        if (!o.splitSentences) {
+            return null;
+        }
+        return o.sourceLang != null ? o.sourceLang.trim() : bundle.sourceLang();
     }
 
     /** {@code --master}: command line > conf file > what spark-submit set > local[*] (see TranslateJob). */
@@ -338,7 +402,8 @@ final class JobSettings {
         String lang = targetLang(bundle);
         int batchTokens = maxBatchTokens(bundle);
         return new PartitionSettings(decodeOptions(bundle), maxIn, batchTokens, maxBatchSentences(), lang, windowRows(),
-                taskMemoryBytes(), outputFormat == OutputFormat.ARROW, kernelThreads());
+                taskMemoryBytes(), outputFormat == OutputFormat.ARROW, kernelThreads(), splitSentences(),
+                sourceLang(bundle), emitSentences());
     }
 
     /**
@@ -371,6 +436,10 @@ final class JobSettings {
             more.append("|ignore=").append(String.join(",", ignoredGenerationKeys()));
         }
         key += more;
+        if (o.splitSentences || columns.keep() != null) { // new settings extend the key, so older manifests stay valid
+            key += "|split=" + o.splitSentences + "|srclang=" + sourceLang(bundle) + "|sentences=" + o.emitSentences
+                    + "|keep=" + columns.keep();
+        }
         return Digests.sha256Hex(key, 32);
     }
 

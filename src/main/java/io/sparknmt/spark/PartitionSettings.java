@@ -16,10 +16,14 @@ import java.io.Serializable;
  * @param taskMemoryBytes   bytes the task may hold off-heap: its Arrow token batches and its decoder state, one account
  * @param emitTokens        also emit the translated ids (Arrow output)
  * @param kernelThreads     threads for one task's linear layers; 0 = the task's CPUs (spark.task.cpus)
+ * @param splitSentences    documents: split each text into sentences, translate them, join them back
+ * @param sourceLang        the sentence splitter's language, or null (language-independent rules)
+ * @param emitSentences     add the sentences column
  */
 record PartitionSettings(DecodeOptions decode, int maxInputTokens, int maxBatchTokens, int maxBatchSentences,
                          String targetLang, int windowRows, long taskMemoryBytes, boolean emitTokens,
-                         int kernelThreads) implements Serializable {
+                         int kernelThreads, boolean splitSentences, String sourceLang, boolean emitSentences)
+        implements Serializable {
 
     int beamSize() {
         return decode.beamSize();

@@ -42,11 +42,15 @@ public final class TranslatePartition implements MapPartitionsFunction<Row, Row>
     private final PartitionSettings settings;
     /** One entry per finished task, for per-executor throughput. */
     private final CollectionAccumulator<TaskStats> taskStats;
+    /** The input rows' schema ({@link io.sparknmt.io.Schemas#input}): the id's type and the kept columns. */
+    private final org.apache.spark.sql.types.StructType inputSchema;
 
-    TranslatePartition(Broadcast<ModelBundle> model, PartitionSettings settings, CollectionAccumulator<TaskStats> taskStats) {
+    TranslatePartition(Broadcast<ModelBundle> model, PartitionSettings settings, CollectionAccumulator<TaskStats> taskStats,
+                       org.apache.spark.sql.types.StructType inputSchema) {
         this.model = model;
         this.settings = settings;
         this.taskStats = taskStats;
+        this.inputSchema = inputSchema;
     }
 
     @Override
@@ -84,7 +88,7 @@ public final class TranslatePartition implements MapPartitionsFunction<Row, Row>
         if (ctx != null) {
             ctx.addTaskCompletionListener((TaskCompletionListener) c -> close.run());
         }
-        return new Rows(input, new RowCodec(translator, settings), runner, settings, close);
+        return new Rows(input, new RowCodec(translator, settings, inputSchema), runner, settings, close);
     }
 
     /** Pulls windows of input, emits their translated rows, closes the task's resources at the end. */
@@ -111,9 +115,13 @@ public final class TranslatePartition implements MapPartitionsFunction<Row, Row>
                     close.run();
                     return false;
                 }
+                // a window holds up to windowRows rows, and (documents) up to windowRows sentences or parts
                 List<Item> window = new ArrayList<>();
-                while (input.hasNext() && window.size() < settings.windowRows()) {
-                    window.add(codec.read(input.next()));
+                List<Item> units = new ArrayList<>();
+                while (input.hasNext() && window.size() < settings.windowRows() && units.size() < settings.windowRows()) {
+                    Item it = codec.read(input.next());
+                    window.add(it);
+                    it.units(units);
                 }
                 pending = translateWindow(window).iterator();
             }
@@ -128,13 +136,14 @@ public final class TranslatePartition implements MapPartitionsFunction<Row, Row>
             return pending.next();
         }
 
-        /** Length-sorts the window's translatable items, batches them, and writes every item's row in input order. */
+        /**
+         * Length-sorts the window's translatable items (rows, or with --split-sentences the sentences of
+         * all its rows together), batches them, and writes every row in input order.
+         */
         private List<Row> translateWindow(List<Item> items) {
             List<Item> todo = new ArrayList<>();
             for (Item it : items) {
-                if (it.ids != null) {
-                    todo.add(it);
-                }
+                it.units(todo);
             }
             todo.sort(Comparator.comparingInt(it -> it.ids.length));
             for (int start = 0; start < todo.size(); ) {

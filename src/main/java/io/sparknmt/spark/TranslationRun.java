@@ -71,16 +71,20 @@ final class TranslationRun {
     Dataset<Row> read(String[] files, boolean perFileIds) {
         // rows in: the raw records counted apart from the parsed rows, so that a reader losing a row shows
         rowsIn += CorpusReader.countRecords(spark, settings.inputFormat(), files, settings.columns());
-        return CorpusReader.read(spark, settings.inputFormat(), files, settings.columns(), perFileIds);
+        Dataset<Row> rows = CorpusReader.read(spark, settings.inputFormat(), files, settings.columns(), perFileIds);
+        // before any translation: an output format that cannot hold the id's or a kept column's type is exit 2
+        CorpusWriter.checkCanHold(settings.outputFormat(), rows.schema());
+        return rows;
     }
 
     /** Repartitions, translates (persisted: the statistics and the write read the same rows). */
     Dataset<Row> translate(Dataset<Row> input) {
         int partitions = settings.numPartitions(input.rdd().getNumPartitions(), spark.sparkContext().defaultParallelism());
-        StructType outSchema = Schemas.output(partition.nBest() > 1, partition.emitTokens());
+        StructType outSchema = Schemas.output(input.schema(), partition.nBest() > 1, partition.emitTokens(),
+                partition.emitSentences());
         CollectionAccumulator<TaskStats> taskStats = spark.sparkContext().collectionAccumulator("spark-nmt task stats");
         Dataset<Row> translated = input.repartition(partitions)
-                .mapPartitions(new TranslatePartition(model, partition, taskStats), Encoders.row(outSchema))
+                .mapPartitions(new TranslatePartition(model, partition, taskStats, input.schema()), Encoders.row(outSchema))
                 .persist(StorageLevel.MEMORY_AND_DISK());
         long t = System.nanoTime();
         translated.count(); // translate now, once; later reads hit the persisted rows

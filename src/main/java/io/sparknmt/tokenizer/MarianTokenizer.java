@@ -153,6 +153,11 @@ public final class MarianTokenizer implements AutoCloseable {
         return id;
     }
 
+    /** Whether the source vocabulary holds this piece (e.g. a {@code >>xx<<} language code). */
+    public boolean hasSourcePiece(String piece) {
+        return sourceVocab.containsKey(piece);
+    }
+
     public int eosId() {
         return eosId;
     }

@@ -103,6 +103,12 @@ class JobSettingsTest {
             {"--num-partitions", "0"}, {"--beam-size", "0"}, {"--kernel-threads", "-1"},
             {"--max-batch-sentences", "0"}, {"--commit-every-files", "0"}, {"--task-memory-mb", "0"},
             {"--n-best", "2", "--output-format", "tsv"}, {"--incremental", "--output-format", "text"},
+            {"--emit-sentences", "--output-format", "jsonl"},
+            {"--emit-sentences", "--split-sentences", "--output-format", "tsv"},
+            {"--split-sentences", "--input-format", "arrow"}, {"--split-sentences", "--output-format", "arrow"},
+            {"--split-sentences", "--n-best", "2"}, {"--source-lang", "en"},
+            {"--keep-columns", "a", "--input-format", "jsonl", "--output-format", "text"},
+            {"--keep-columns", "a", "--input-format", "text"},
         };
         for (String[] b : bad) {
             String[] args = new String[6 + b.length];
