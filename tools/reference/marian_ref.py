@@ -220,7 +220,8 @@ def _first_present(w, names):
 
 
 class MarianRef:
-    def __init__(self, model_dir):
+    def __init__(self, model_dir, tokenizer=True):
+        """tokenizer=False: a model without tokenizer files (vocab.json, *.spm), decoded on ids only."""
         self.model_dir = model_dir
         with open(os.path.join(model_dir, "config.json"), encoding="utf-8") as f:
             raw_cfg = json.load(f)
@@ -237,7 +238,7 @@ class MarianRef:
         self.start_id = int(cfg["decoder_start_token_id"])
         self.forced_eos_id = cfg.get("forced_eos_token_id")
         self.gen = self._generation_config(raw_cfg)
-        self.tok = MarianTokenizerRef(model_dir)
+        self.tok = MarianTokenizerRef(model_dir) if tokenizer else None
 
         w = read_safetensors(os.path.join(model_dir, "model.safetensors"))
         # accept checkpoints saved from MarianModel (no "model." prefix)

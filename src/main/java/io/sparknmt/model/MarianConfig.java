@@ -77,6 +77,11 @@ public record MarianConfig(
                     + encoderHeads + "/" + decoderHeads);
         }
         requireId("pad_token_id", padId, decoderVocabSize);
+        if (padId >= vocabSize) {
+            // the encoder pads sources with it, and transformers' encoder embedding takes it as padding_idx
+            throw new ModelFormatException("config.json: pad_token_id " + padId + " is outside the source vocabulary [0, "
+                    + vocabSize + ") (vocab_size)");
+        }
         requireId("eos_token_id", eosId, decoderVocabSize);
         requireId("decoder_start_token_id", decoderStartId, decoderVocabSize);
         if (forcedEosId != -1) {
