@@ -161,11 +161,12 @@ def tensor_list(cfg, positions):
 
 
 def sinusoid(n_pos, d):
-    """Marian's table as MarianWeights/Positions compute it (float64 sin|cos, to float32)."""
+    """Marian's table as Positions.sinusoidal computes it (float64 sines in the first ceil(d/2)
+    columns, cosines in the other floor(d/2), to float32), for stored position tensors."""
     pos = np.arange(n_pos, dtype=np.float64)[:, None]
-    j = np.arange(d // 2, dtype=np.float64)[None, :]
+    j = np.arange((d + 1) // 2, dtype=np.float64)[None, :]
     angle = pos / np.power(10000.0, 2.0 * j / d)
-    return np.concatenate([np.sin(angle), np.cos(angle)], axis=1).astype(np.float32)
+    return np.concatenate([np.sin(angle), np.cos(angle[:, :d // 2])], axis=1).astype(np.float32)
 
 
 CASES = [
@@ -189,6 +190,10 @@ CASES = [
     # FFN 333 / 250, vocabulary 517
     dict(name="odd_dims", seed=505, sources=8, max_length=24, positions=False,
          config=base_config(200, 2, 3, 5, 8, 333, 250, "swish", 517)),
+    # odd d_model (transformers' sinusoid then has one more sine than cosine column): 205 with
+    # 5 heads of 41, positions recomputed on both sides (the reference by its own formula)
+    dict(name="odd_d_model", seed=808, sources=6, max_length=20, positions=False,
+         config=base_config(205, 2, 2, 5, 5, 300, 300, "gelu", 263)),
 ]
 # the same weights under each activation: the outputs must differ between them
 for act in ("relu", "gelu", "gelu_new", "swish"):

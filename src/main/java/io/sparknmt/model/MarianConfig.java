@@ -69,9 +69,6 @@ public record MarianConfig(
             throw new ModelFormatException("config.json: max_position_embeddings " + maxPositions + " is over the "
                     + MAX_POSITIONS + " this engine accepts (Marian models use 512 to 1024)");
         }
-        if (dModel % 2 != 0) {
-            throw new ModelFormatException("config.json: d_model " + dModel + " must be even (sinusoidal positions)");
-        }
         if (dModel % encoderHeads != 0 || dModel % decoderHeads != 0) {
             throw new ModelFormatException("config.json: d_model " + dModel + " is not divisible by the head counts "
                     + encoderHeads + "/" + decoderHeads);
