@@ -102,7 +102,7 @@ def base_config(d, enc_layers, dec_layers, enc_heads, dec_heads, enc_ffn, dec_ff
 OUT_GAIN = 1.0
 
 
-def tensor_list(cfg, positions):
+def tensor_list(cfg, positions, shared_name="model.shared.weight"):
     """[{name, shape, scale, offset}] in the order they are written. Scales keep the random
     network away from both degenerate ends: logits with a spread of a few nats, attention
     that is not uniform (q/k gain 2)."""
@@ -115,7 +115,7 @@ def tensor_list(cfg, positions):
 
     emb = 5.0 / math.sqrt(d)
     if cfg["share_encoder_decoder_embeddings"]:
-        t("model.shared.weight", (V, d), emb)
+        t(shared_name, (V, d), emb)
     else:
         t("model.encoder.embed_tokens.weight", (V, d), emb)
         t("model.decoder.embed_tokens.weight", (Vt, d), emb)
@@ -190,6 +190,11 @@ CASES = [
     # FFN 333 / 250, vocabulary 517
     dict(name="odd_dims", seed=505, sources=8, max_length=24, positions=False,
          config=base_config(200, 2, 3, 5, 8, 333, 250, "swish", 517)),
+    # one shared embedding matrix, stored under one of its tied aliases only, with a separate
+    # (untied) lm_head; stored position tables
+    dict(name="shared_untied_lm_head", seed=909, sources=6, max_length=20, positions=True,
+         shared_name="model.encoder.embed_tokens.weight",
+         config=base_config(128, 2, 2, 4, 4, 512, 512, "gelu", 777, tie=False)),
     # odd d_model (transformers' sinusoid then has one more sine than cosine column): 205 with
     # 5 heads of 41, positions recomputed on both sides (the reference by its own formula)
     dict(name="odd_d_model", seed=808, sources=6, max_length=20, positions=False,
@@ -311,7 +316,7 @@ def build_case(case, tmp):
     case["generation"] = {"num_beams": 4, "max_length": case["max_length"], "length_penalty": 1.0,
                           "bad_words_ids": [[cfg["pad_token_id"]]], "decoder_start_token_id": cfg["pad_token_id"],
                           "eos_token_id": 0, "forced_eos_token_id": 0, "pad_token_id": cfg["pad_token_id"]}
-    case["tensors"] = tensor_list(cfg, case["positions"])
+    case["tensors"] = tensor_list(cfg, case["positions"], case.get("shared_name", "model.shared.weight"))
     bias = next(t for t in case["tensors"] if t["name"] == "final_logits_bias")
     specials = {0, 1, cfg["pad_token_id"]}
     sources = random_sources(case, case["sources"] * 3, cfg["vocab_size"], specials)

@@ -46,7 +46,8 @@ import org.junit.jupiter.api.io.TempDir;
  * Model shapes other than the sample model's, against the Python reference: opus-mt-tc-big widths
  * (d_model 1024, 16 heads, FFN 4096, relu), an encoder deeper than the decoder, separate source
  * and target vocabularies (untied embeddings with a separate lm_head; and tied to the decoder
- * embedding; and one with real SentencePiece models, checked from text to text), odd widths
+ * embedding; and one with real SentencePiece models, checked from text to text), one shared
+ * embedding stored under an alias with a separate lm_head, odd widths
  * (d_model 200 with 5 and 8 heads, FFN 333/250, vocabulary 517), an odd d_model (205: one more
  * sine than cosine column in the position table), and one set of weights under relu, gelu,
  * gelu_new and swish. Random networks of this kind mostly repeat one token; the fixture tool
@@ -207,7 +208,7 @@ class ShapesTest {
         for (JsonNode c : cases) {
             tests.add(DynamicTest.dynamicTest(c.get("name").asText(), () -> checkCase(c)));
         }
-        assertTrue(tests.size() >= 11, "shapes.json has the tc-big, deep-encoder, separate-vocab, odd and activation cases");
+        assertTrue(tests.size() >= 12, "shapes.json has the tc-big, deep-encoder, separate-vocab, odd and activation cases");
         return tests.stream();
     }
 
@@ -343,6 +344,11 @@ class ShapesTest {
             assertEquals(1024, cfg.dModel());
             assertEquals(16, cfg.encoderHeads());
             assertEquals(4096, cfg.encoderFfn());
+        }
+        if (name.equals("shared_untied_lm_head")) {
+            assertTrue(cfg.shareEmbeddings() && !cfg.tieWordEmbeddings());
+            assertSame(w.get(TensorNames.ENCODER_EMBED), w.get(TensorNames.DECODER_EMBED));
+            assertFalse(Arrays.equals(w.get(TensorNames.DECODER_EMBED), w.get(TensorNames.LM_HEAD)));
         }
         if (name.equals("odd_d_model")) {
             assertEquals(1, cfg.dModel() % 2);
