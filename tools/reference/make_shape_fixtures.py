@@ -208,7 +208,8 @@ for act in ("relu", "gelu", "gelu_new", "swish"):
 
 
 SPM_DIR = "shapes-spm"      # under the fixtures directory: committed tokenizer files
-MULTI30K = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "src", "test", "resources", "multi30k")
+REPO = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+MULTI30K = os.path.join(REPO, "src", "test", "resources", "multi30k")
 
 
 def build_spm(fixtures_dir, src_size, tgt_size):
@@ -217,13 +218,24 @@ def build_spm(fixtures_dir, src_size, tgt_size):
     </s> 0, <unk> 1, the pieces (shuffled), <pad> last; source and target vocabularies of different sizes.
     Returns (vocab, target_vocab)."""
     import sentencepiece as spm
-    out = os.path.join(fixtures_dir, SPM_DIR)
+    out = os.path.abspath(os.path.join(fixtures_dir, SPM_DIR))
+    cwd = os.getcwd()
+    os.chdir(REPO)
+    try:
+        return _build_spm(spm, out, src_size, tgt_size)
+    finally:
+        os.chdir(cwd)
+
+
+def _build_spm(spm, out, src_size, tgt_size):
     os.makedirs(out, exist_ok=True)
     vocabs = []
     for side, lang, size in (("source", "en", src_size), ("target", "de", tgt_size)):
         prefix = os.path.join(out, side)
+        # paths relative to the repository root: the trainer spec stored in the model keeps them
         spm.SentencePieceTrainer.train(
-            input=os.path.join(MULTI30K, f"test_2016_flickr.{lang}"), model_prefix=prefix, vocab_size=size - 1,
+            input=os.path.relpath(os.path.join(MULTI30K, f"test_2016_flickr.{lang}"), REPO),
+            model_prefix=os.path.relpath(prefix, REPO), vocab_size=size - 1,
             model_type="unigram", normalization_rule_name="identity", character_coverage=1.0,
             unk_id=1, eos_id=0, bos_id=-1, pad_id=-1, num_threads=1, seed_sentencepiece_size=100000,
             minloglevel=2)
