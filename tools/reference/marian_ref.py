@@ -224,8 +224,9 @@ def _first_present(w, names):
 
 
 class MarianRef:
-    def __init__(self, model_dir, generation=None):
-        """generation: a dict used as if it were the model's generation_config.json."""
+    def __init__(self, model_dir, generation=None, tokenizer=True):
+        """generation: a dict used as if it were the model's generation_config.json.
+        tokenizer=False: a model without tokenizer files (vocab.json, *.spm), decoded on ids only."""
         self.model_dir = model_dir
         with open(os.path.join(model_dir, "config.json"), encoding="utf-8") as f:
             raw_cfg = json.load(f)
@@ -242,7 +243,7 @@ class MarianRef:
         self.start_id = int(cfg["decoder_start_token_id"])
         self.forced_eos_id = cfg.get("forced_eos_token_id")
         self.raw_cfg = raw_cfg
-        self.tok = MarianTokenizerRef(model_dir)
+        self.tok = MarianTokenizerRef(model_dir) if tokenizer else None
 
         w = read_safetensors(os.path.join(model_dir, "model.safetensors"))
         # accept checkpoints saved from MarianModel (no "model." prefix)

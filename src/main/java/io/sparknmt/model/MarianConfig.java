@@ -69,14 +69,16 @@ public record MarianConfig(
             throw new ModelFormatException("config.json: max_position_embeddings " + maxPositions + " is over the "
                     + MAX_POSITIONS + " this engine accepts (Marian models use 512 to 1024)");
         }
-        if (dModel % 2 != 0) {
-            throw new ModelFormatException("config.json: d_model " + dModel + " must be even (sinusoidal positions)");
-        }
         if (dModel % encoderHeads != 0 || dModel % decoderHeads != 0) {
             throw new ModelFormatException("config.json: d_model " + dModel + " is not divisible by the head counts "
                     + encoderHeads + "/" + decoderHeads);
         }
         requireId("pad_token_id", padId, decoderVocabSize);
+        if (padId >= vocabSize) {
+            // the encoder pads sources with it, and transformers' encoder embedding takes it as padding_idx
+            throw new ModelFormatException("config.json: pad_token_id " + padId + " is outside the source vocabulary [0, "
+                    + vocabSize + ") (vocab_size)");
+        }
         requireId("eos_token_id", eosId, decoderVocabSize);
         requireId("decoder_start_token_id", decoderStartId, decoderVocabSize);
         if (forcedEosId != -1) {

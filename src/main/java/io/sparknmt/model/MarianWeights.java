@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * All float32 tensors of a Marian checkpoint, keyed by their checkpoint names, after tied
@@ -71,7 +72,8 @@ public final class MarianWeights implements Serializable {
         }
     }
 
-    public static MarianWeights load(TensorSource st, MarianConfig c) {
+    public static MarianWeights load(TensorSource source, MarianConfig c) {
+        TensorSource st = withModelPrefix(source);
         Map<String, float[]> t = new HashMap<>();
         int d = c.dModel();
         // Embeddings: any one of the tied names may be the stored one.
@@ -122,6 +124,48 @@ public final class MarianWeights implements Serializable {
             readFeedForward(st, t, p, d, c.decoderFfn());
         }
         return new MarianWeights(c, t);
+    }
+
+    /**
+     * A checkpoint saved from the base {@code MarianModel} names its tensors {@code shared.weight},
+     * {@code encoder.layers.0...}: no name starts with {@code model}. transformers loads such a
+     * state dict into the base model of {@code MarianMTModel}, i.e. as if every name had the
+     * {@code model.} prefix; so does this view (the reference, tools/reference/marian_ref.py, maps
+     * the {@code encoder.}, {@code decoder.} and {@code shared.} names the same way). Other
+     * checkpoints are returned as they are.
+     */
+    static TensorSource withModelPrefix(TensorSource st) {
+        Set<String> names = st.names();
+        if (names.stream().anyMatch(n -> n.startsWith("model"))) {
+            return st;
+        }
+        Map<String, String> stored = new HashMap<>();
+        for (String n : names) {
+            boolean base = n.startsWith("encoder.") || n.startsWith("decoder.") || n.startsWith("shared.");
+            stored.put(base ? "model." + n : n, n);
+        }
+        Set<String> mapped = Set.copyOf(stored.keySet());
+        return new TensorSource() {
+            @Override
+            public Path file() {
+                return st.file();
+            }
+
+            @Override
+            public Set<String> names() {
+                return mapped;
+            }
+
+            @Override
+            public float[] read(String name, int... expectedShape) {
+                return st.read(stored.getOrDefault(name, name), expectedShape);
+            }
+
+            @Override
+            public void close() {
+                st.close();
+            }
+        };
     }
 
     private static String firstPresent(TensorSource st, List<String> names) {

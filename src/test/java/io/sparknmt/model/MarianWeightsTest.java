@@ -113,6 +113,23 @@ class MarianWeightsTest {
     }
 
     @Test
+    void separateVocabsNeedThePadIdInBothVocabularies() throws IOException {
+        // a target vocabulary larger than the source one, pad = last target id: the encoder could
+        // not embed its padding (transformers refuses it too, as padding_idx of the encoder embedding)
+        Path c = dir.resolve("config-sep.json");
+        String sep = TinyModels.configJson(TinyModels.Spec.small())
+                .replace("\"share_encoder_decoder_embeddings\":true", "\"share_encoder_decoder_embeddings\":false")
+                .replace("\"vocab_size\":40", "\"vocab_size\":30");
+        Files.writeString(c, sep);
+        String msg = assertThrows(ModelFormatException.class, () -> MarianConfig.read(c)).getMessage();
+        assertTrue(msg.contains("pad_token_id 39") && msg.contains("source vocabulary"), msg);
+        Files.writeString(c, sep.replace("\"pad_token_id\":39", "\"pad_token_id\":29")
+                .replace("\"decoder_start_token_id\":39", "\"decoder_start_token_id\":29"));
+        MarianConfig ok = MarianConfig.read(c);
+        assertTrue(ok.vocabSize() == 30 && ok.decoderVocabSize() == 40 && ok.padId() == 29);
+    }
+
+    @Test
     void truncatedPickleCheckpointIsRefusedNamingTheFile() throws IOException {
         Path m = dir.resolve("pt");
         Files.createDirectories(m);
