@@ -12,15 +12,20 @@ public final class Positions {
      * @return {@code [positions, d]} row-major
      */
     public static float[] sinusoidal(int positions, int d) {
-        float[] pe = new float[positions * d];
-        int half = d / 2;
+        float[] pe = new float[Math.multiplyExact(positions, d)];
         for (int pos = 0; pos < positions; pos++) {
-            for (int j = 0; j < half; j++) {
-                double angle = pos / StrictMath.pow(10000.0, 2.0 * j / d);
-                pe[pos * d + j] = (float) StrictMath.sin(angle);
-                pe[pos * d + half + j] = (float) StrictMath.cos(angle);
-            }
+            sinusoidalRow(pos, d, pe, pos * d);
         }
         return pe;
+    }
+
+    /** Row {@code pos} of the table ({@code d} floats) into {@code out[off..]}. */
+    public static void sinusoidalRow(int pos, int d, float[] out, int off) {
+        int half = d / 2;
+        for (int j = 0; j < half; j++) {
+            double angle = pos / StrictMath.pow(10000.0, 2.0 * j / d);
+            out[off + j] = (float) StrictMath.sin(angle);
+            out[off + half + j] = (float) StrictMath.cos(angle);
+        }
     }
 }

@@ -42,7 +42,10 @@ public final class JobOptions {
             description = "Text column of tsv/csv/jsonl/parquet input (default: ${DEFAULT-VALUE}).")
     String textColumn;
 
-    @Option(names = "--max-input-bytes", paramLabel = "N", defaultValue = "1048576",
+    /** --max-input-bytes when not given (1 MiB: documents fit, a runaway line does not). */
+    static final long DEFAULT_MAX_INPUT_BYTES = 1L << 20;
+
+    @Option(names = "--max-input-bytes", paramLabel = "N", defaultValue = "" + DEFAULT_MAX_INPUT_BYTES,
             description = "Longest input record in bytes; a longer one is an error row holding its first 1024 bytes "
                     + "(default: ${DEFAULT-VALUE}).")
     long maxInputBytes;

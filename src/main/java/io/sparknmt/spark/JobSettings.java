@@ -269,13 +269,18 @@ final class JobSettings {
 
     /**
      * What decides the translations besides the model, hashed: a change means new work for an
-     * incremental run. (The key's layout is that of the manifests already written: keep it.)
+     * incremental run. (The key's layout is that of the manifests already written: keep it.
+     * Settings added later join the key only when they differ from their default, so that the
+     * runs already committed under the defaults stay valid.)
      */
     String optionsHash(ModelBundle bundle) {
         CorpusReader.Columns columns = columns();
         String key = String.join("|", "beam=" + beamSize(bundle), "nbest=" + nBest(bundle),
                 "maxlen=" + maxLength(bundle), "maxin=" + maxInputTokens(bundle),
                 "lang=" + targetLang(bundle), "in=" + inputFormat, "id=" + columns.id(), "text=" + columns.text());
+        if (columns.maxInputBytes() != JobOptions.DEFAULT_MAX_INPUT_BYTES) {
+            key += "|maxbytes=" + columns.maxInputBytes(); // the byte cap decides which rows are errors
+        }
         return Digests.sha256Hex(key, 32);
     }
 
