@@ -113,6 +113,12 @@ public final class JobOptions {
             description = "With --incremental: commit the output and the manifest after every N input files (default: ${DEFAULT-VALUE}).")
     int commitEveryFiles;
 
+    @Option(names = "--progress-interval", paramLabel = "SECONDS", defaultValue = "10",
+            description = "Least time between two progress lines (rows done / total, tokens/s, ETA) "
+                    + "(default: ${DEFAULT-VALUE}); running tasks report with each executor heartbeat "
+                    + "(spark.executor.heartbeatInterval).")
+    double progressInterval;
+
     @Option(names = "--kernel-threads", paramLabel = "N", defaultValue = "0",
             description = "Threads that split one task's linear layers; 0 = spark.task.cpus, the CPUs Spark reserves "
                     + "per task (default: ${DEFAULT-VALUE}). Several 1-thread tasks usually beat fewer wider ones.")

@@ -55,6 +55,9 @@ final class JobSettings {
         if (o.beamSize != null && o.beamSize < 1) {
             throw new UsageException("--beam-size must be >= 1, got " + o.beamSize);
         }
+        if (!(o.progressInterval > 0)) {
+            throw new UsageException("--progress-interval must be > 0 seconds, got " + o.progressInterval);
+        }
         if (o.kernelThreads < 0) {
             throw new UsageException("--kernel-threads must be >= 0, got " + o.kernelThreads);
         }
@@ -234,6 +237,11 @@ final class JobSettings {
     /** {@code --task-memory-mb} in bytes: command line > conf file > 512 MB. */
     long taskMemoryBytes() {
         return (long) o.taskMemoryMb << 20;
+    }
+
+    /** {@code --progress-interval} in milliseconds. */
+    long progressIntervalMillis() {
+        return Math.max(1, Math.round(o.progressInterval * 1000));
     }
 
     /** {@code --kernel-threads}: command line > conf file > 0 (= spark.task.cpus, resolved in the task). */
