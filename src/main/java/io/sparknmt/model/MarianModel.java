@@ -17,8 +17,8 @@ public final class MarianModel implements TranslationModel {
     private final Kernels kernels;
     private final float[] encEmbed;   // [V_src, d]
     private final float[] decEmbed;   // [V_tgt, d]
-    private final float[] encPos;     // [maxPositions, d]
-    private final float[] decPos;     // [maxPositions, d]
+    private final PositionTable encPos; // [maxPositions, d], rows built as inputs reach them
+    private final PositionTable decPos; // [maxPositions, d]
     private final float embedScale;
     private final EncoderLayer[] encoder;
     private final DecoderLayer[] decoder;
@@ -31,8 +31,8 @@ public final class MarianModel implements TranslationModel {
         int d = c.dModel();
         this.encEmbed = w.get(ENCODER_EMBED);
         this.decEmbed = w.get(DECODER_EMBED);
-        this.encPos = w.get(ENCODER_POSITIONS);
-        this.decPos = w.get(DECODER_POSITIONS);
+        this.encPos = w.positions(ENCODER_POSITIONS);
+        this.decPos = w.positions(DECODER_POSITIONS);
         this.embedScale = c.scaleEmbedding() ? (float) Math.sqrt(d) : 1f;
         this.encoder = new EncoderLayer[c.encoderLayers()];
         for (int n = 0; n < encoder.length; n++) {
@@ -110,14 +110,8 @@ public final class MarianModel implements TranslationModel {
 
     /**
      * Runs the encoder over a batch of id sequences (each already ending with {@code </s>}),
-     * right-padded to the longest, in a workspace of its own (freed by the garbage collector).
-     */
-    public EncoderOutput encode(int[][] ids) {
-        return encode(ids, new Workspace());
-    }
-
-    /**
-     * Runs the encoder in {@code ws}; the output lives in the workspace until its next encode.
+     * right-padded to the longest, in {@code ws}; the output lives in the workspace until its next
+     * encode. (There is no overload that makes a workspace: its owner must close it.)
      */
     public EncoderOutput encode(int[][] ids, Workspace ws) {
         return encode(TokenIds.of(ids), ws);
@@ -149,10 +143,11 @@ public final class MarianModel implements TranslationModel {
         ws.encHidden = FloatArrays.ensure(ws.encHidden, Math.multiplyExact(rows, config.encoderFfn()));
         ws.scratch.ensure(rows, d);
         float[] x = ws.encX; // [batch, srcLen, d]
+        float[] pos = encPos.upTo(srcLen);
         for (int b = 0; b < batch; b++) {
             for (int i = 0; i < srcLen; i++) {
                 int id = i < lengths[b] ? ids.id(b, i) : config.padId();
-                embedInto(encEmbed, config.vocabSize(), id, encPos, i, x, (b * srcLen + i) * d);
+                embedInto(encEmbed, config.vocabSize(), id, pos, i, x, (b * srcLen + i) * d);
             }
         }
         for (EncoderLayer layer : encoder) {
@@ -171,14 +166,6 @@ public final class MarianModel implements TranslationModel {
         for (int j = 0; j < d; j++) {
             out[off + j] = table[e + j] * embedScale + pos[p + j];
         }
-    }
-
-    /**
-     * A decoder state for {@code rowCapacity} hypothesis rows over this encoder output, in a
-     * workspace of its own (its off-heap caches are freed when the garbage collector collects it).
-     */
-    public DecoderState newDecoderState(EncoderOutput enc, int rowCapacity, int expectedSteps) {
-        return newDecoderState(enc, rowCapacity, expectedSteps, new Workspace());
     }
 
     /**
@@ -217,8 +204,9 @@ public final class MarianModel implements TranslationModel {
         st.ensureTime(t);
         int d = config.dModel();
         int rows = st.rows();
+        float[] pos = decPos.upTo(t + 1);
         for (int r = 0; r < rows; r++) {
-            embedInto(decEmbed, config.decoderVocabSize(), tokens[r], decPos, t, st.x, r * d);
+            embedInto(decEmbed, config.decoderVocabSize(), tokens[r], pos, t, st.x, r * d);
         }
         for (int l = 0; l < decoder.length; l++) {
             decoder[l].stepInPlace(st.x, st, l, t);

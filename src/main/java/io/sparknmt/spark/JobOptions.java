@@ -62,7 +62,10 @@ public final class JobOptions {
                     + "each sentence) (parquet/jsonl output).")
     boolean emitSentences;
 
-    @Option(names = "--max-input-bytes", paramLabel = "N", defaultValue = "1048576",
+    /** --max-input-bytes when not given (1 MiB: documents fit, a runaway line does not). */
+    static final long DEFAULT_MAX_INPUT_BYTES = 1L << 20;
+
+    @Option(names = "--max-input-bytes", paramLabel = "N", defaultValue = "" + DEFAULT_MAX_INPUT_BYTES,
             description = "Longest input record in bytes; a longer one is an error row holding its first 1024 bytes "
                     + "(default: ${DEFAULT-VALUE}).")
     long maxInputBytes;
@@ -159,6 +162,12 @@ public final class JobOptions {
     @Option(names = "--commit-every-files", paramLabel = "N", defaultValue = "1",
             description = "With --incremental: commit the output and the manifest after every N input files (default: ${DEFAULT-VALUE}).")
     int commitEveryFiles;
+
+    @Option(names = "--progress-interval", paramLabel = "SECONDS", defaultValue = "10",
+            description = "Least time between two progress lines (rows done / total, tokens/s, ETA) "
+                    + "(default: ${DEFAULT-VALUE}); running tasks report with each executor heartbeat "
+                    + "(spark.executor.heartbeatInterval).")
+    double progressInterval;
 
     @Option(names = "--kernel-threads", paramLabel = "N", defaultValue = "0",
             description = "Threads that split one task's linear layers; 0 = spark.task.cpus, the CPUs Spark reserves "

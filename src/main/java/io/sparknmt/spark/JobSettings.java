@@ -83,6 +83,9 @@ final class JobSettings {
         if (o.beamSize != null && o.beamSize < 1) {
             throw new UsageException("--beam-size must be >= 1, got " + o.beamSize);
         }
+        if (!(o.progressInterval > 0)) {
+            throw new UsageException("--progress-interval must be > 0 seconds, got " + o.progressInterval);
+        }
         if (o.kernelThreads < 0) {
             throw new UsageException("--kernel-threads must be >= 0, got " + o.kernelThreads);
         }
@@ -372,6 +375,11 @@ final class JobSettings {
         return (long) o.taskMemoryMb << 20;
     }
 
+    /** {@code --progress-interval} in milliseconds. */
+    long progressIntervalMillis() {
+        return Math.max(1, Math.round(o.progressInterval * 1000));
+    }
+
     /** {@code --kernel-threads}: command line > conf file > 0 (= spark.task.cpus, resolved in the task). */
     int kernelThreads() {
         return o.kernelThreads;
@@ -408,7 +416,9 @@ final class JobSettings {
 
     /**
      * What decides the translations besides the model, hashed: a change means new work for an
-     * incremental run. (The key's layout is that of the manifests already written: keep it.)
+     * incremental run. (The key's layout is that of the manifests already written: keep it.
+     * Settings added later join the key only when they differ from their default, so that the
+     * runs already committed under the defaults stay valid.)
      */
     String optionsHash(ModelBundle bundle) {
         CorpusReader.Columns columns = columns();
@@ -439,6 +449,9 @@ final class JobSettings {
         if (o.splitSentences || columns.keep() != null) { // new settings extend the key, so older manifests stay valid
             key += "|split=" + o.splitSentences + "|srclang=" + sourceLang(bundle) + "|sentences=" + o.emitSentences
                     + "|keep=" + columns.keep();
+        }
+        if (columns.maxInputBytes() != JobOptions.DEFAULT_MAX_INPUT_BYTES) {
+            key += "|maxbytes=" + columns.maxInputBytes(); // the byte cap decides which rows are errors
         }
         return Digests.sha256Hex(key, 32);
     }

@@ -18,6 +18,7 @@ import org.apache.spark.sql.functions;
 import org.apache.spark.sql.types.StructType;
 import org.apache.spark.storage.StorageLevel;
 import org.apache.spark.util.CollectionAccumulator;
+import org.apache.spark.util.LongAccumulator;
 
 /**
  * One run on the driver: read the input, repartition, translate (the partition function on the
@@ -37,6 +38,8 @@ final class TranslationRun {
     private final long t0;
     private long translateNanos;
     private long rowsIn;
+    private long lastRead;       // rows in of the last read(), for the progress of its translation
+    private ProgressListener progress;
     private final Map<String, long[]> byStatus = new TreeMap<>();
     private final Map<String, long[]> executors = new TreeMap<>();
 
@@ -48,6 +51,12 @@ final class TranslationRun {
         this.settings = settings;
         this.partition = partition;
         this.t0 = t0;
+    }
+
+    /** Progress lines of the translations this run starts (the job's listener). */
+    TranslationRun withProgress(ProgressListener listener) {
+        this.progress = listener;
+        return this;
     }
 
     /** Translates everything, writes it, and reports. */
@@ -70,7 +79,8 @@ final class TranslationRun {
     /** The rows of {@code files}; {@code perFileIds}: ids count from 0 in each file (incremental runs). */
     Dataset<Row> read(String[] files, boolean perFileIds) {
         // rows in: the raw records counted apart from the parsed rows, so that a reader losing a row shows
-        rowsIn += CorpusReader.countRecords(spark, settings.inputFormat(), files, settings.columns());
+        lastRead = CorpusReader.countRecords(spark, settings.inputFormat(), files, settings.columns());
+        rowsIn += lastRead;
         Dataset<Row> rows = CorpusReader.read(spark, settings.inputFormat(), files, settings.columns(), perFileIds);
         // before any translation: an output format that cannot hold the id's or a kept column's type is exit 2
         CorpusWriter.checkCanHold(settings.outputFormat(), rows.schema());
@@ -83,11 +93,24 @@ final class TranslationRun {
         StructType outSchema = Schemas.output(input.schema(), partition.nBest() > 1, partition.emitTokens(),
                 partition.emitSentences());
         CollectionAccumulator<TaskStats> taskStats = spark.sparkContext().collectionAccumulator("spark-nmt task stats");
+        // Named: the Spark UI shows them per task and stage; heartbeats carry running tasks' values.
+        LongAccumulator rowsDone = spark.sparkContext().longAccumulator(ProgressListener.ROWS);
+        LongAccumulator tokensDone = spark.sparkContext().longAccumulator(ProgressListener.TOKENS);
         Dataset<Row> translated = input.repartition(partitions)
-                .mapPartitions(new TranslatePartition(model, partition, taskStats, input.schema()), Encoders.row(outSchema))
+                .mapPartitions(new TranslatePartition(model, partition, taskStats, input.schema(), rowsDone, tokensDone),
+                        Encoders.row(outSchema))
                 .persist(StorageLevel.MEMORY_AND_DISK());
+        if (progress != null) {
+            progress.track(rowsDone, tokensDone, lastRead);
+        }
         long t = System.nanoTime();
-        translated.count(); // translate now, once; later reads hit the persisted rows
+        try {
+            translated.count(); // translate now, once; later reads hit the persisted rows
+        } finally {
+            if (progress != null) {
+                progress.finish();
+            }
+        }
         translateNanos += System.nanoTime() - t;
         for (TaskStats ts : taskStats.value()) {
             long[] acc = executors.computeIfAbsent(ts.executor(), k -> new long[2]);

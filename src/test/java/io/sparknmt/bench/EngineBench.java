@@ -12,6 +12,7 @@ import io.sparknmt.model.GenerationConfig;
 import io.sparknmt.model.MarianConfig;
 import io.sparknmt.model.MarianModel;
 import io.sparknmt.model.MarianWeights;
+import io.sparknmt.model.Workspace;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -245,18 +246,20 @@ public final class EngineBench {
 
         /** Encode + search for one slice: what one Spark task does with one token batch. */
         int[][] runSlice(int[][] batch, int beams) {
-            EncoderOutput enc = model.encode(batch);
             DecodeOptions opt = new DecodeOptions(beams, newTokens + 1, 1.0, 1);
             int[][] out = new int[batch.length][];
-            if (beams == 1) {
-                Hypothesis[] hs = GreedySearch.run(model, gen, enc, opt);
-                for (int b = 0; b < hs.length; b++) {
-                    out[b] = hs[b].tokens();
-                }
-            } else {
-                List<List<Hypothesis>> hs = BeamSearch.run(model, gen, enc, opt);
-                for (int b = 0; b < hs.size(); b++) {
-                    out[b] = hs.get(b).get(0).tokens();
+            try (Workspace ws = new Workspace()) {
+                EncoderOutput enc = model.encode(batch, ws);
+                if (beams == 1) {
+                    Hypothesis[] hs = GreedySearch.run(model, gen, enc, opt, ws);
+                    for (int b = 0; b < hs.length; b++) {
+                        out[b] = hs[b].tokens();
+                    }
+                } else {
+                    List<List<Hypothesis>> hs = BeamSearch.run(model, gen, enc, opt, ws);
+                    for (int b = 0; b < hs.size(); b++) {
+                        out[b] = hs.get(b).get(0).tokens();
+                    }
                 }
             }
             return out;
@@ -289,11 +292,13 @@ public final class EngineBench {
             long best = Long.MAX_VALUE;
             for (int rep = 0; rep < 5; rep++) {   // the first runs warm the JIT up (interpreted vectors box)
                 long before = mx.getThreadAllocatedBytes(id);
-                EncoderOutput enc = m.encode(src);
-                if (beams == 1) {
-                    GreedySearch.run(m, g, enc, opt);
-                } else {
-                    BeamSearch.run(m, g, enc, opt);
+                try (Workspace ws = new Workspace()) {
+                    EncoderOutput enc = m.encode(src, ws);
+                    if (beams == 1) {
+                        GreedySearch.run(m, g, enc, opt, ws);
+                    } else {
+                        BeamSearch.run(m, g, enc, opt, ws);
+                    }
                 }
                 best = Math.min(best, mx.getThreadAllocatedBytes(id) - before);
             }

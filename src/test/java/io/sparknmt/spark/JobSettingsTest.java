@@ -91,6 +91,9 @@ class JobSettingsTest {
         assertEquals(h, JobSettings.parse(base("--num-partitions", "3", "--kernel-threads", "1")).optionsHash(bundle));
         assertNotEquals(h, JobSettings.parse(base("--beam-size", "2")).optionsHash(bundle));
         assertNotEquals(h, JobSettings.parse(base("--max-input-tokens", "100")).optionsHash(bundle));
+        // The byte cap decides which rows are errors; its default keeps the hashes of earlier runs.
+        assertNotEquals(h, JobSettings.parse(base("--max-input-bytes", "1000")).optionsHash(bundle));
+        assertEquals(h, JobSettings.parse(base("--max-input-bytes", "1048576")).optionsHash(bundle));
         assertEquals(32, h.length());
     }
 
