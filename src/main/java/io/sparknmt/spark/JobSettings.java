@@ -56,7 +56,7 @@ final class JobSettings {
         if (o.splitSentences && (inputFormat == InputFormat.ARROW || outputFormat == OutputFormat.ARROW)) {
             throw new UsageException("--split-sentences needs text input and output: arrow is pre-tokenized");
         }
-        if (o.splitSentences && o.nBest > 1) {
+        if (o.splitSentences && o.nBest != null && o.nBest > 1) {
             throw new UsageException("--split-sentences translates documents: --n-best " + o.nBest + " has no meaning there");
         }
         if (o.sourceLang != null && !o.splitSentences) {
@@ -251,12 +251,13 @@ final class JobSettings {
 
     /**
      * {@code --n-best}: command line > conf file > the model's num_return_sequences (at most the
-     * beam size; 1 when the output format has no n_best column); between 1 and the beam size.
+     * beam size; 1 when the output format has no n_best column, and for documents); between 1 and
+     * the beam size.
      */
     int nBest(ModelBundle bundle) {
         int beams = beamSize(bundle);
         if (o.nBest == null) {
-            return nBestFormat() ? Math.min(bundle.generation().numReturnSequences(), beams) : 1;
+            return nBestFormat() && !o.splitSentences ? Math.min(bundle.generation().numReturnSequences(), beams) : 1;
         }
         if (o.nBest < 1 || o.nBest > beams) {
             throw new UsageException("--n-best must be between 1 and the beam size " + beams + ", got " + o.nBest);
