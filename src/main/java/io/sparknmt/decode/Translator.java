@@ -64,6 +64,11 @@ public final class Translator implements AutoCloseable {
         throw new IllegalStateException("this translator runs a " + model.getClass().getSimpleName() + ", not a MarianModel");
     }
 
+    /** Bytes of the weights the model keeps resident (its packed form), or -1 when it does not say. */
+    public long residentBytes() {
+        return model instanceof MarianModel m ? m.residentBytes() : -1;
+    }
+
     public MarianTokenizer tokenizer() {
         return tokenizer;
     }

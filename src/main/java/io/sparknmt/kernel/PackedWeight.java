@@ -18,6 +18,16 @@ public sealed interface PackedWeight permits PackedWeight.FloatPanels {
     int k();
 
     /**
+     * Copies row {@code row} of the weight (output feature {@code row}, all {@code k} input
+     * features) into {@code out[off, off + k)}, exactly as the checkpoint holds it: so a tied
+     * embedding table can be read from the packed {@code lm_head} instead of being kept twice.
+     */
+    void copyRow(int row, float[] out, int off);
+
+    /** Bytes of the arrays this weight holds (its resident size). */
+    long bytes();
+
+    /**
      * float32 values.
      *
      * @param n     output features
@@ -30,6 +40,26 @@ public sealed interface PackedWeight permits PackedWeight.FloatPanels {
             if (n <= 0 || k <= 0) {
                 throw new IllegalArgumentException("weight shape must be positive, got [" + n + ", " + k + "]");
             }
+        }
+
+        @Override
+        public void copyRow(int row, float[] out, int off) {
+            if (row < 0 || row >= n) {
+                throw new IndexOutOfBoundsException("row " + row + " of a weight with " + n + " rows");
+            }
+            if (panel == 0) {
+                System.arraycopy(data, row * k, out, off, k);
+                return;
+            }
+            int base = (row / panel) * k * panel + row % panel;
+            for (int kk = 0; kk < k; kk++) {
+                out[off + kk] = data[base + kk * panel];
+            }
+        }
+
+        @Override
+        public long bytes() {
+            return 4L * data.length;
         }
     }
 }

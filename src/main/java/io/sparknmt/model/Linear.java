@@ -15,6 +15,15 @@ public final class Linear {
         this.bias = bias;
     }
 
+    /** The packed weight (the only copy this layer keeps). */
+    PackedWeight weight() {
+        return weight;
+    }
+
+    float[] bias() {
+        return bias;
+    }
+
     public int in() {
         return weight.k();
     }

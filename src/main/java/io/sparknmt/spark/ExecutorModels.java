@@ -99,12 +99,37 @@ final class ExecutorModels {
         }
         long t2 = System.nanoTime();
         String executor = SparkEnv.get() == null ? "?" : SparkEnv.get().executorId();
+        boolean dropped = dropLocalBroadcast(model.id(), executor);
         LOG.info("spark-nmt: broadcast model {} deserialized once in executor {} (pid {}): {} MB, {} ms to "
-                        + "deserialize, {} ms to build with {} kernels",
+                        + "deserialize, {} ms to build with {} kernels; {} MB of packed weights resident{}",
                 bundle.fingerprint().substring(0, 12), executor, ManagementFactory.getRuntimeMXBean().getPid(),
                 bundle.approximateBytes() / (1 << 20), (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000,
-                KernelProvider.get().name());
+                KernelProvider.get().name(), tr.residentBytes() / (1 << 20),
+                dropped ? ", the broadcast's float copy dropped" : "");
         return tr;
+    }
+
+    /**
+     * After the build, the packed weights are the executor's only copy: the block manager's
+     * deserialized bundle (the float tensors) and its torrent pieces (their serialized bytes) are
+     * removed from this executor, and the master is told, so peers fetch the pieces elsewhere. A
+     * later build of the same broadcast (after its translator was closed) fetches it again. On the
+     * driver (local mode) nothing is removed: the driver holds the bundle it broadcast anyway, and
+     * its block manager is the source of the pieces.
+     */
+    private static boolean dropLocalBroadcast(long id, String executor) {
+        SparkEnv env = SparkEnv.get();
+        if (env == null || "driver".equals(executor)) {
+            return false;
+        }
+        try {
+            env.blockManager().removeBroadcast(id, true);
+            return true;
+        } catch (RuntimeException ex) { // the copy stays resident; translations are unaffected
+            LOG.warn("spark-nmt: could not drop broadcast {} from executor {} after the build: {}", id, executor,
+                    ex.toString());
+            return false;
+        }
     }
 
     /** Closes the translators of other broadcasts that no running task holds. */
