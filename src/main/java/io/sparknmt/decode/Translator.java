@@ -2,6 +2,7 @@ package io.sparknmt.decode;
 
 import io.sparknmt.kernel.KernelProvider;
 import io.sparknmt.kernel.Kernels;
+import io.sparknmt.kernel.WeightFormat;
 import io.sparknmt.model.SentenceRejectedException;
 import io.sparknmt.model.EncoderOutput;
 import io.sparknmt.model.GenerationConfig;
@@ -42,9 +43,14 @@ public final class Translator implements AutoCloseable {
 
     /** Builds the runnable translator from a bundle: packs the weights for {@code kernels}, opens SentencePiece. */
     public static Translator of(ModelBundle bundle, Kernels kernels) {
+        return of(bundle, kernels, WeightFormat.FLOAT);
+    }
+
+    /** As {@link #of(ModelBundle, Kernels)}, with the linear weights kept in {@code weights}. */
+    public static Translator of(ModelBundle bundle, Kernels kernels, WeightFormat weights) {
         MarianTokenizer tokenizer = new MarianTokenizer(bundle.sourceSpm(), bundle.targetSpm(), bundle.vocab(),
                 bundle.targetVocab());
-        return new Translator(bundle.newModel(kernels), tokenizer, bundle.generation(), bundle.maxSourceTokens());
+        return new Translator(bundle.newModel(kernels, weights), tokenizer, bundle.generation(), bundle.maxSourceTokens());
     }
 
     /** The model as the searches see it. */

@@ -5,6 +5,7 @@ import static io.sparknmt.model.TensorNames.*;
 import io.sparknmt.kernel.FloatArrays;
 import io.sparknmt.kernel.Kernels;
 import io.sparknmt.kernel.PackedWeight;
+import io.sparknmt.kernel.WeightFormat;
 import java.util.IdentityHashMap;
 
 /**
@@ -17,6 +18,7 @@ public final class MarianModel implements TranslationModel {
     private final SpecialIds specialIds;
     private final LogitsView output;
     private final Kernels kernels;
+    private final WeightFormat format;
     // Embedding rows [V, d]: the packed lm_head itself where the checkpoint ties them (one
     // resident copy of the vocabulary matrix), else the table as stored (panel 0: row-major).
     private final PackedWeight encEmbed;
@@ -31,12 +33,22 @@ public final class MarianModel implements TranslationModel {
     private final IdentityHashMap<Object, Long> resident = new IdentityHashMap<>();
 
     public MarianModel(MarianWeights w, Kernels kernels) {
+        this(w, kernels, WeightFormat.FLOAT);
+    }
+
+    /**
+     * Builds the model with every linear weight (lm_head included) kept in {@code format}; with
+     * {@link WeightFormat#INT8} a tied embedding's lookups read the dequantized rows of the int8
+     * lm_head (one copy), an untied table stays float.
+     */
+    public MarianModel(MarianWeights w, Kernels kernels, WeightFormat format) {
+        this.format = format;
         this.config = w.config();
         this.kernels = kernels;
         MarianConfig c = config;
         int d = c.dModel();
         float[] lmHeadSource = w.get(LM_HEAD);
-        this.lmHead = track(new Linear(kernels, lmHeadSource, c.decoderVocabSize(), d, w.get(FINAL_LOGITS_BIAS)));
+        this.lmHead = track(new Linear(kernels, lmHeadSource, c.decoderVocabSize(), d, w.get(FINAL_LOGITS_BIAS), format));
         this.encEmbed = embeddingRows(w.get(ENCODER_EMBED), lmHeadSource, c.vocabSize(), d);
         this.decEmbed = embeddingRows(w.get(DECODER_EMBED), lmHeadSource, c.decoderVocabSize(), d);
         this.encPos = track(w.get(ENCODER_POSITIONS));
@@ -74,7 +86,7 @@ public final class MarianModel implements TranslationModel {
     private Linear linear(MarianWeights w, String prefix) {
         float[] bias = w.get(prefix + BIAS);
         float[] weight = w.get(prefix + WEIGHT);
-        return track(new Linear(kernels, weight, bias.length, weight.length / bias.length, bias));
+        return track(new Linear(kernels, weight, bias.length, weight.length / bias.length, bias, format));
     }
 
     private LayerNorm norm(MarianWeights w, String prefix) {

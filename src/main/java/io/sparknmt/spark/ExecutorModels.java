@@ -2,6 +2,7 @@ package io.sparknmt.spark;
 
 import io.sparknmt.decode.Translator;
 import io.sparknmt.kernel.KernelProvider;
+import io.sparknmt.kernel.WeightFormat;
 import io.sparknmt.model.ModelBundle;
 import java.lang.management.ManagementFactory;
 import java.util.HashMap;
@@ -32,6 +33,7 @@ final class ExecutorModels {
     /** One broadcast's translator (or why it could not be built) and how many tasks hold it. */
     private static final class Entry {
         Translator translator;
+        WeightFormat weights;
         RuntimeException failure;
         int leases;
     }
@@ -71,28 +73,38 @@ final class ExecutorModels {
     }
 
     /** The translator of {@code model} for one task; the task closes the lease when it completes. */
-    static synchronized Lease acquire(Broadcast<ModelBundle> model) {
+    static Lease acquire(Broadcast<ModelBundle> model) {
+        return acquire(model, WeightFormat.FLOAT);
+    }
+
+    /** As {@link #acquire(Broadcast)}, with the weights kept in {@code weights} (the job's --weights). */
+    static synchronized Lease acquire(Broadcast<ModelBundle> model, WeightFormat weights) {
         long id = model.id();
         releaseIdleExcept(id);
         Entry e = CACHE.computeIfAbsent(id, k -> new Entry());
+        if (e.translator != null && e.weights != weights) { // one job, one broadcast, one --weights: a bug
+            throw new IllegalStateException("broadcast " + id + " was built with --weights " + e.weights.flag()
+                    + ", a task asks for " + weights.flag());
+        }
         if (e.failure != null) {
             throw new IllegalStateException("the model of broadcast " + id + " could not be built in this executor "
                     + "earlier: " + e.failure.getMessage(), e.failure);
         }
         if (e.translator == null) {
-            e.translator = build(model, e);
+            e.translator = build(model, weights, e);
+            e.weights = weights;
         }
         e.leases++;
         return new Lease(id, e.translator);
     }
 
-    private static Translator build(Broadcast<ModelBundle> model, Entry e) {
+    private static Translator build(Broadcast<ModelBundle> model, WeightFormat weights, Entry e) {
         long t0 = System.nanoTime();
         ModelBundle bundle = model.value(); // a failed fetch may be transient: not remembered
         long t1 = System.nanoTime();
         Translator tr;
         try {
-            tr = Translator.of(bundle, KernelProvider.get());
+            tr = Translator.of(bundle, KernelProvider.get(), weights);
         } catch (RuntimeException ex) {
             e.failure = ex; // packing the same weights fails the same way every time
             throw ex;
@@ -101,10 +113,10 @@ final class ExecutorModels {
         String executor = SparkEnv.get() == null ? "?" : SparkEnv.get().executorId();
         boolean dropped = dropLocalBroadcast(model.id(), executor);
         LOG.info("spark-nmt: broadcast model {} deserialized once in executor {} (pid {}): {} MB, {} ms to "
-                        + "deserialize, {} ms to build with {} kernels; {} MB of packed weights resident{}",
+                        + "deserialize, {} ms to build with {} kernels, {} weights; {} MB of packed weights resident{}",
                 bundle.fingerprint().substring(0, 12), executor, ManagementFactory.getRuntimeMXBean().getPid(),
                 bundle.approximateBytes() / (1 << 20), (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000,
-                KernelProvider.get().name(), tr.residentBytes() / (1 << 20),
+                KernelProvider.get().name(), weights.flag(), tr.residentBytes() / (1 << 20),
                 dropped ? ", the broadcast's float copy dropped" : "");
         return tr;
     }

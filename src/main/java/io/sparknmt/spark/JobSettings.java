@@ -237,6 +237,11 @@ final class JobSettings {
     }
 
     /** {@code --kernel-threads}: command line > conf file > 0 (= spark.task.cpus, resolved in the task). */
+    /** {@code --weights}: command line > conf file > float (exact mode). */
+    io.sparknmt.kernel.WeightFormat weights() {
+        return o.weights();
+    }
+
     int kernelThreads() {
         return o.kernelThreads;
     }
@@ -264,7 +269,7 @@ final class JobSettings {
         String lang = targetLang(bundle);
         int batchTokens = maxBatchTokens(bundle);
         return new PartitionSettings(decodeOptions(bundle), maxIn, batchTokens, maxBatchSentences(), lang, windowRows(),
-                taskMemoryBytes(), outputFormat == OutputFormat.ARROW, kernelThreads());
+                taskMemoryBytes(), outputFormat == OutputFormat.ARROW, kernelThreads(), weights());
     }
 
     /**
@@ -275,7 +280,9 @@ final class JobSettings {
         CorpusReader.Columns columns = columns();
         String key = String.join("|", "beam=" + beamSize(bundle), "nbest=" + nBest(bundle),
                 "maxlen=" + maxLength(bundle), "maxin=" + maxInputTokens(bundle),
-                "lang=" + targetLang(bundle), "in=" + inputFormat, "id=" + columns.id(), "text=" + columns.text());
+                "lang=" + targetLang(bundle), "in=" + inputFormat, "id=" + columns.id(), "text=" + columns.text())
+                // exact mode keeps the key of the manifests written before --weights existed
+                + (weights() == io.sparknmt.kernel.WeightFormat.FLOAT ? "" : "|weights=" + weights().flag());
         return Digests.sha256Hex(key, 32);
     }
 

@@ -1,6 +1,7 @@
 package io.sparknmt.spark;
 
 import io.sparknmt.decode.DecodeOptions;
+import io.sparknmt.kernel.WeightFormat;
 import java.io.Serializable;
 
 /**
@@ -16,10 +17,11 @@ import java.io.Serializable;
  * @param taskMemoryBytes   bytes the task may hold off-heap: its Arrow token batches and its decoder state, one account
  * @param emitTokens        also emit the translated ids (Arrow output)
  * @param kernelThreads     threads for one task's linear layers; 0 = the task's CPUs (spark.task.cpus)
+ * @param weights           how the executor keeps the linear weights (--weights; FLOAT = exact mode)
  */
 record PartitionSettings(DecodeOptions decode, int maxInputTokens, int maxBatchTokens, int maxBatchSentences,
                          String targetLang, int windowRows, long taskMemoryBytes, boolean emitTokens,
-                         int kernelThreads) implements Serializable {
+                         int kernelThreads, WeightFormat weights) implements Serializable {
 
     int beamSize() {
         return decode.beamSize();
