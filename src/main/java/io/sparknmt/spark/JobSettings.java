@@ -34,10 +34,13 @@ final class JobSettings {
     private final OutputFormat outputFormat;
 
     /** Resolves what needs no model and refuses bad settings ({@link UsageException}). */
+    private final io.sparknmt.kernel.WeightFormat weights;
+
     JobSettings(JobOptions options) {
         this.o = options;
         this.inputFormat = options.inputFormat();
         this.outputFormat = options.outputFormat();
+        this.weights = options.weights(); // a bad --weights is refused before anything is read
         if (o.nBest > 1 && (outputFormat == OutputFormat.TSV || outputFormat == OutputFormat.TEXT
                 || outputFormat == OutputFormat.ARROW)) {
             throw new UsageException("--n-best " + o.nBest + " needs --output-format parquet or jsonl");
@@ -239,7 +242,7 @@ final class JobSettings {
     /** {@code --kernel-threads}: command line > conf file > 0 (= spark.task.cpus, resolved in the task). */
     /** {@code --weights}: command line > conf file > float (exact mode). */
     io.sparknmt.kernel.WeightFormat weights() {
-        return o.weights();
+        return weights;
     }
 
     int kernelThreads() {

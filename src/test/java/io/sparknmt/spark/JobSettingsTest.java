@@ -91,6 +91,12 @@ class JobSettingsTest {
         assertEquals(h, JobSettings.parse(base("--num-partitions", "3", "--kernel-threads", "1")).optionsHash(bundle));
         assertNotEquals(h, JobSettings.parse(base("--beam-size", "2")).optionsHash(bundle));
         assertNotEquals(h, JobSettings.parse(base("--max-input-tokens", "100")).optionsHash(bundle));
+        // exact mode keeps the hash of the manifests written before --weights; int8 is new work
+        assertEquals(h, JobSettings.parse(base("--weights", "float")).optionsHash(bundle));
+        assertNotEquals(h, JobSettings.parse(base("--weights", "int8")).optionsHash(bundle));
+        assertEquals(io.sparknmt.kernel.WeightFormat.INT8,
+                JobSettings.parse(base("--weights", "INT8")).partitionSettings(bundle).weights());
+        assertEquals(io.sparknmt.kernel.WeightFormat.FLOAT, JobSettings.parse(base()).partitionSettings(bundle).weights());
         assertEquals(32, h.length());
     }
 
@@ -103,6 +109,7 @@ class JobSettingsTest {
             {"--num-partitions", "0"}, {"--beam-size", "0"}, {"--kernel-threads", "-1"},
             {"--max-batch-sentences", "0"}, {"--commit-every-files", "0"}, {"--task-memory-mb", "0"},
             {"--n-best", "2", "--output-format", "tsv"}, {"--incremental", "--output-format", "text"},
+            {"--weights", "int4"},
         };
         for (String[] b : bad) {
             String[] args = new String[6 + b.length];
