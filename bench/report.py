@@ -104,15 +104,17 @@ def main(argv):
               + (f"  [{note}]" if note else ""))
 
     # ---- GEMM ----------------------------------------------------------------------------
-    peak, gemm, tgemm = None, [], {}
+    peak, gemm, tgemm, gemm_opt = None, [], {}, []
     with open(a.gemm) as f:
         for line in f:
             p = line.rstrip("\n").split("\t")
             if p[0] == "fma-peak":
                 peak = float(p[1])
                 kernels = p[4] if len(p) > 4 else ""
-            elif p[0] == "gemm":
+            elif p[0] == "gemm" and not any(g[0] == p[1] for g in gemm):
                 gemm.append((p[1], float(p[2]), float(p[3]), float(p[4])))
+            elif p[0].startswith("gemm-"):
+                gemm_opt.append((p[0][len("gemm-"):], p[1], float(p[2]), float(p[3])))
             elif p[0] == "torch-gemm":
                 tgemm[p[1]] = float(p[2])
     out()
@@ -122,6 +124,10 @@ def main(argv):
         extra = f"; OpenBLAS via torch {tgemm[shape]:.1f} GFLOP/s ({100 * tgemm[shape] / peak:.0f}%)" \
             if shape in tgemm else ""
         out(f"  {shape}: spark-nmt {med:.1f} GFLOP/s = {pct:.1f}% of peak {peak:.1f} (best {best:.1f}){extra}")
+    for route, shape, med, best in gemm_opt:
+        fl = next((g[1] for g in gemm if g[0] == shape), None)
+        out(f"  {shape} {route} (int ops counted as FLOPs): {med:.1f} G/s (best {best:.1f})"
+            + (f" = {med / fl:.2f}x float" if fl else ""))
 
     # ---- headline --------------------------------------------------------------------------
     def ratio_of(mode):

@@ -473,18 +473,42 @@ final class VectorKernels implements Kernels {
      * activation row of the call: the weights stream once per call whatever {@code m}. Each lane
      * widens bytes and shorts to int and accumulates {@code k / L} products.
      */
-    static void int8Linear(float[] x, int xOff, int m, PackedWeight.Int8Rows w, float[] bias, float[] y, int yOff) {
+    void int8Linear(float[] x, int xOff, int m, PackedWeight.Int8Rows w, float[] bias, float[] y, int yOff) {
         int n = w.n();
         int k = w.k();
         Object[] bufs = Int8Kernels.buffers(m, k);
         short[] xq = (short[]) bufs[0];
         float[] xs = (float[]) bufs[1];
         Int8Kernels.quantizeRows(x, xOff, m, k, xq, xs);
+        int groups = (n + 3) / 4;
+        KernelThreads group = KernelThreads.group();
+        if (group != null && (long) m * n * k >= KernelThreads.MIN_PARALLEL_MACS && groups > 1) {
+            group.linear(this, x, xOff, m, w, bias, y, yOff, groups, xq, xs);
+        } else {
+            int8Rows(xq, xs, m, w, bias, y, yOff, 0, n);
+        }
+    }
+
+    /** One thread's part of a linear call: float panels {@code [u0, u1)} or int8 rows {@code [4 u0, 4 u1)}. */
+    void linearPart(float[] x, int xOff, int m, PackedWeight w, float[] bias, float[] y, int yOff, short[] xq, float[] xs,
+                    int u0, int u1) {
+        if (w instanceof PackedWeight.Int8Rows q) {
+            int8Rows(xq, xs, m, q, bias, y, yOff, 4 * u0, Math.min(q.n(), 4 * u1));
+        } else {
+            linearPanels(x, xOff, m, (PackedWeight.FloatPanels) w, bias, y, yOff, u0, u1);
+        }
+    }
+
+    /** Output columns {@code [j0, j1)} of an int8 linear over activations already quantized. */
+    static void int8Rows(short[] xq, float[] xs, int m, PackedWeight.Int8Rows w, float[] bias, float[] y, int yOff,
+                         int j0, int j1) {
+        int n = w.n();
+        int k = w.k();
         byte[] q = w.data();
         float[] sw = w.scales();
         int kv = k - k % L;
-        int j = 0;
-        for (; j + 4 <= n; j += 4) {
+        int j = j0;
+        for (; j + 4 <= j1; j += 4) {
             int w0 = j * k;
             int w1 = w0 + k;
             int w2 = w1 + k;
@@ -520,7 +544,7 @@ final class VectorKernels implements Kernels {
                 y[yo + 3] = Int8Kernels.output(s3, xs[i], sw[j + 3], bias, j + 3);
             }
         }
-        for (; j < n; j++) {
+        for (; j < j1; j++) {
             int w0 = j * k;
             for (int i = 0; i < m; i++) {
                 int xo = i * k;

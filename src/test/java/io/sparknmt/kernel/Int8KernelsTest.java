@@ -53,6 +53,28 @@ class Int8KernelsTest {
         }
     }
 
+    @Test
+    void kernelThreadsGiveTheSameSums() {
+        Random r = new Random(5);
+        for (int[] s : new int[][]{{32, 512, 1001}, {4, 512, 2048}, {9, 64, 130}}) {
+            int m = s[0];
+            int k = s[1];
+            int n = s[2];
+            PackedWeight.Int8Rows q = Int8Kernels.quantize(rand(r, n * k, 0.05f), n, k);
+            float[] x = rand(r, m * k, 1f);
+            float[] bias = rand(r, n, 0.1f);
+            float[] want = new float[m * n];
+            Int8Kernels.linearScalar(x, 0, m, q, bias, want, 0);
+            for (int threads : new int[]{2, 3}) {
+                float[] got = new float[m * n];
+                try (KernelThreads g = KernelThreads.open(threads)) {
+                    KernelProvider.get().linear(x, 0, m, q, bias, got, 0);
+                }
+                assertArrayEquals(want, got, 0f, threads + " threads, " + m + "x" + k + "x" + n);
+            }
+        }
+    }
+
     /**
      * |y_int8 - y_float| <= sum_p |x_p| |dw_p| + |w_p| |dx_p| + |dx_p| |dw_p| with |dw| <= sw / 2 and
      * |dx| <= sx / 2, plus float rounding of the exact product.
