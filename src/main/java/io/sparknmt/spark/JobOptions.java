@@ -179,11 +179,21 @@ public final class JobOptions {
                     + "larger batches are split (default: ${DEFAULT-VALUE}).")
     int taskMemoryMb;
 
+    @Option(names = "--weights", paramLabel = "FORMAT", defaultValue = "float",
+            description = "How executors keep the linear weights: float (exact: the checkpoint's values) or int8 "
+                    + "(opt-in: per-output-row int8, quantized at load; 0.25x the memory, translations may differ) "
+                    + "(default: ${DEFAULT-VALUE}).")
+    String weights;
+
     /** Spark settings read from the conf file, applied before the session starts. */
     final Map<String, String> sparkConf = new LinkedHashMap<>();
 
     InputFormat inputFormat() {
         return parseEnum(InputFormat.class, inputFormat, "--input-format");
+    }
+
+    io.sparknmt.kernel.WeightFormat weights() {
+        return parseEnum(io.sparknmt.kernel.WeightFormat.class, weights, "--weights");
     }
 
     OutputFormat outputFormat() {

@@ -35,10 +35,13 @@ final class JobSettings {
     private final OutputFormat outputFormat;
 
     /** Resolves what needs no model and refuses bad settings ({@link UsageException}). */
+    private final io.sparknmt.kernel.WeightFormat weights;
+
     JobSettings(JobOptions options) {
         this.o = options;
         this.inputFormat = options.inputFormat();
         this.outputFormat = options.outputFormat();
+        this.weights = options.weights(); // a bad --weights is refused before anything is read
         if (o.nBest != null && o.nBest > 1 && !nBestFormat()) {
             throw new UsageException("--n-best " + o.nBest + " needs --output-format parquet or jsonl");
         }
@@ -381,7 +384,13 @@ final class JobSettings {
         return Math.max(1, Math.round(o.progressInterval * 1000));
     }
 
+    /** {@code --weights}: command line > conf file > float (exact mode). */
+    io.sparknmt.kernel.WeightFormat weights() {
+        return weights;
+    }
+
     /** {@code --kernel-threads}: command line > conf file > 0 (= spark.task.cpus, resolved in the task). */
+
     int kernelThreads() {
         return o.kernelThreads;
     }
@@ -412,7 +421,7 @@ final class JobSettings {
         int batchTokens = maxBatchTokens(bundle);
         return new PartitionSettings(decodeOptions(bundle), maxIn, batchTokens, maxBatchSentences(), lang, windowRows(),
                 taskMemoryBytes(), outputFormat == OutputFormat.ARROW, kernelThreads(), splitSentences(),
-                sourceLang(bundle), emitSentences());
+                sourceLang(bundle), emitSentences(), weights());
     }
 
     /**
@@ -453,6 +462,9 @@ final class JobSettings {
         }
         if (columns.maxInputBytes() != JobOptions.DEFAULT_MAX_INPUT_BYTES) {
             key += "|maxbytes=" + columns.maxInputBytes(); // the byte cap decides which rows are errors
+        }
+        if (weights() != io.sparknmt.kernel.WeightFormat.FLOAT) { // exact mode keeps the key of earlier manifests
+            key += "|weights=" + weights().flag();
         }
         return Digests.sha256Hex(key, 32);
     }

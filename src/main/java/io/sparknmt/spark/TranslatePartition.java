@@ -67,7 +67,7 @@ public final class TranslatePartition implements MapPartitionsFunction<Row, Row>
 
     @Override
     public Iterator<Row> call(Iterator<Row> input) {
-        ExecutorModels.Lease lease = ExecutorModels.acquire(model);
+        ExecutorModels.Lease lease = ExecutorModels.acquire(model, settings.weights());
         Translator translator = lease.translator();
         TaskContext ctx = TaskContext.get();
         String name = "spark-nmt-task-" + (ctx == null ? "driver" : ctx.taskAttemptId());

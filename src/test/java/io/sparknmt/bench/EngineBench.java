@@ -42,7 +42,7 @@ import java.util.concurrent.Future;
  * <pre>
  * EngineBench --model DIR --name NAME --ids FILE --plan 1:16:greedy,1:16:beam4,2:16:greedy
  *             [--reps 3] [--warmup 1] [--warmup-max-rows 64] [--new-tokens 30] [--out results.tsv]
- *             [--dump DIR] [--threading intra|slices]
+ *             [--dump DIR] [--threading intra|slices] [--weights float|int8]
  * </pre>
  * A plan item is THREADS:BATCH:MODE with MODE {@code greedy} or {@code beamK}; items run in the
  * given order. Each item gets {@code --warmup} untimed runs when it has at most
@@ -63,6 +63,7 @@ public final class EngineBench {
 
     public static void main(String[] args) throws Exception {
         String model = null;
+        io.sparknmt.kernel.WeightFormat weightsFormat = io.sparknmt.kernel.WeightFormat.FLOAT;
         String name = null;
         String idsFile = null;
         String out = null;
@@ -98,6 +99,7 @@ public final class EngineBench {
                     case "slices" -> true;
                     default -> throw new IllegalArgumentException("--threading intra|slices, got " + v);
                 };
+                case "--weights" -> weightsFormat = io.sparknmt.kernel.WeightFormat.parse(v);
                 case "--reps" -> reps = Integer.parseInt(v);
                 case "--warmup" -> warmup = Integer.parseInt(v);
                 case "--new-tokens" -> newTokens = Integer.parseInt(v);
@@ -117,7 +119,9 @@ public final class EngineBench {
         MarianConfig cfg = MarianConfig.read(dir.resolve("config.json"));
         MarianWeights weights = MarianWeights.load(dir, cfg);
         Kernels kernels = KernelProvider.get();
-        MarianModel m = new MarianModel(weights, kernels);
+        MarianModel m = new MarianModel(weights, kernels, weightsFormat);
+        // results and dumps of an opt-in mode are their own engine: spark-nmt-int8
+        String engine = weightsFormat == io.sparknmt.kernel.WeightFormat.FLOAT ? "spark-nmt" : "spark-nmt-" + weightsFormat.flag();
         // EOS and pad suppressed, no forced EOS: exactly newTokens tokens per hypothesis
         GenerationConfig gen = new GenerationConfig(1, newTokens + 1, 1.0,
                 new int[] {cfg.padId(), cfg.eosId()}, -1);
@@ -168,8 +172,8 @@ public final class EngineBench {
             for (double x : times) {
                 runs.append(runs.length() == 0 ? "" : ",").append(String.format(Locale.ROOT, "%.4f", x));
             }
-            String line = String.format(Locale.ROOT, "spark-nmt\t%s\t%d\t%d\t%s\t%d\t%.4f\t%.1f\t%s",
-                    name, c.batch(), t, c.mode(), newTokens, med, tps, runs);
+            String line = String.format(Locale.ROOT, "%s\t%s\t%d\t%d\t%s\t%d\t%.4f\t%.1f\t%s",
+                    engine, name, c.batch(), t, c.mode(), newTokens, med, tps, runs);
             System.out.println(line);
             System.out.flush();
             lines.add(line);
@@ -177,7 +181,7 @@ public final class EngineBench {
                 Path d = Path.of(dump);
                 Files.createDirectories(d);
                 try (PrintWriter pw = new PrintWriter(Files.newBufferedWriter(
-                        d.resolve("spark-nmt-" + name + "-b" + c.batch() + "-t" + t + "-" + c.mode() + ".ids")))) {
+                        d.resolve(engine + "-" + name + "-b" + c.batch() + "-t" + t + "-" + c.mode() + ".ids")))) {
                     for (int[] row : result) {
                         StringBuilder sb = new StringBuilder();
                         for (int x : row) {
