@@ -64,6 +64,9 @@ final class JobSettings {
         if (o.taskMemoryMb < 1) {
             throw new UsageException("--task-memory-mb must be >= 1, got " + o.taskMemoryMb);
         }
+        if (o.noDedup && o.translationMemory != null) {
+            throw new UsageException("--translation-memory needs dedup: drop --no-dedup");
+        }
         if (!(o.maxErrorRate >= 0 && o.maxErrorRate <= 1)) {
             throw new UsageException("--max-error-rate must be in [0, 1], got " + o.maxErrorRate);
         }
@@ -143,6 +146,16 @@ final class JobSettings {
     /** {@code --report}: command line > conf file > none (null). */
     String report() {
         return o.report;
+    }
+
+    /** Dedup (each distinct source translated once): on unless {@code --no-dedup} (command line > conf file). */
+    boolean dedup() {
+        return !o.noDedup;
+    }
+
+    /** {@code --translation-memory}: command line > conf file > none (null). Needs dedup. */
+    String translationMemory() {
+        return o.translationMemory;
     }
 
     /** {@code --beam-size}: command line > conf file > the model's num_beams; at least 1. */
@@ -276,6 +289,18 @@ final class JobSettings {
         String key = String.join("|", "beam=" + beamSize(bundle), "nbest=" + nBest(bundle),
                 "maxlen=" + maxLength(bundle), "maxin=" + maxInputTokens(bundle),
                 "lang=" + targetLang(bundle), "in=" + inputFormat, "id=" + columns.id(), "text=" + columns.text());
+        return Digests.sha256Hex(key, 32);
+    }
+
+    /**
+     * What decides a unit's translation besides the model and its source ids, hashed: the key of
+     * the translation memory. Unlike {@link #optionsHash} it leaves out what only concerns reading
+     * (input format, columns) and --max-input-tokens and --target-lang, which the ids already hold.
+     * {@code format} is that of the stored results ({@link Units#encode}).
+     */
+    String memoryOptionsHash(ModelBundle bundle) {
+        String key = String.join("|", "format=1", "beam=" + beamSize(bundle), "nbest=" + nBest(bundle),
+                "maxlen=" + maxLength(bundle), "lp=" + lengthPenalty(bundle));
         return Digests.sha256Hex(key, 32);
     }
 
