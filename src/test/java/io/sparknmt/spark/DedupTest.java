@@ -313,6 +313,47 @@ class DedupTest {
                 "--output", tmp.resolve("x").toString(), "--no-dedup", "--translation-memory", tmp.toString()));
     }
 
+    @Test
+    void theMemoryKeyLeavesOutReadingOptionsButNotDecodingOnes() throws IOException {
+        io.sparknmt.model.ModelBundle b = io.sparknmt.model.ModelBundle.load(MODEL);
+        String[] base = {"--model", MODEL.toString(), "--input", "x", "--output", "y"};
+        String h = JobSettings.parse(base).memoryOptionsHash(b);
+        assertEquals(h, JobSettings.parse(concat(base, "--input-format", "jsonl", "--text-column", "t",
+                "--max-input-tokens", "64", "--max-batch-sentences", "8")).memoryOptionsHash(b));
+        for (String[] other : List.of(new String[]{"--beam-size", "1"}, new String[]{"--beam-size", "3", "--n-best", "2"},
+                new String[]{"--max-output-tokens", "20"})) {
+            assertFalse(h.equals(JobSettings.parse(concat(base, other)).memoryOptionsHash(b)), String.join(" ", other));
+        }
+    }
+
+    @Test
+    void aUnitResultComesBackExactly() {
+        io.sparknmt.decode.Hypothesis best = new io.sparknmt.decode.Hypothesis(new int[]{5, 7, 9}, true, -1.2345678901234567,
+                -0.30864197253086417);
+        io.sparknmt.decode.Hypothesis second = new io.sparknmt.decode.Hypothesis(new int[]{5}, false, -Double.MIN_VALUE, -7.0);
+        Translation t = new Translation("ein Mann \u00e9\ud83d\ude00", best, List.of(new Translation.Scored("ein Mann", best),
+                new Translation.Scored("", second)));
+        Translation back = Units.decode(Units.encode(t));
+        assertEquals(t.text(), back.text());
+        assertEquals(2, back.nBest().size());
+        for (int i = 0; i < 2; i++) {
+            io.sparknmt.decode.Hypothesis x = t.nBest().get(i).hypothesis();
+            io.sparknmt.decode.Hypothesis y = back.nBest().get(i).hypothesis();
+            assertEquals(t.nBest().get(i).text(), back.nBest().get(i).text());
+            assertTrue(java.util.Arrays.equals(x.tokens(), y.tokens()));
+            assertEquals(x.finished(), y.finished());
+            assertEquals(Double.doubleToRawLongBits(x.score()), Double.doubleToRawLongBits(y.score()));
+            assertEquals(Double.doubleToRawLongBits(x.sumLogProb()), Double.doubleToRawLongBits(y.sumLogProb()));
+        }
+        // keys: the ids exactly (order, prefix, </s>)
+        assertEquals(Units.key(new int[]{1, 2, 0}), Units.key(new int[]{1, 2, 0}));
+        assertFalse(Units.key(new int[]{1, 2, 0}).equals(Units.key(new int[]{2, 1, 0})));
+        assertFalse(Units.key(new int[]{1, 2}).equals(Units.key(new int[]{1, 2, 0})));
+        byte[] bad = Units.encode(t);
+        bad[0] = 9;
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> Units.decode(bad));
+    }
+
     private static Path memoryDir(Path root) throws IOException {
         try (Stream<Path> models = Files.list(root)) {
             Path model = models.filter(Files::isDirectory).findFirst().orElseThrow();
