@@ -293,15 +293,16 @@ final class JobSettings {
     }
 
     /**
-     * What decides a unit's translation besides the model and its source ids, hashed: the key of
-     * the translation memory. Unlike {@link #optionsHash} it leaves out what only concerns reading
-     * (input format, columns) and --max-input-tokens and --target-lang, which the ids already hold.
-     * {@code format} is that of the stored results ({@link Units#encode}).
+     * What decides a unit's translation besides the model (its fingerprint covers the config and
+     * generation_config.json) and its source ids, hashed: the key of the translation memory. It is
+     * the whole {@link DecodeOptions} record (every component a number or an enum, so its text is
+     * stable), so a decoding setting added there joins the key by itself; a setting outside it
+     * that changes the translations must be added here. Unlike {@link #optionsHash} it leaves out
+     * what only concerns reading (input format, columns) and --max-input-tokens and --target-lang,
+     * which the ids already hold. {@code format} is that of the stored results ({@link Units#encode}).
      */
     String memoryOptionsHash(ModelBundle bundle) {
-        String key = String.join("|", "format=1", "beam=" + beamSize(bundle), "nbest=" + nBest(bundle),
-                "maxlen=" + maxLength(bundle), "lp=" + lengthPenalty(bundle));
-        return Digests.sha256Hex(key, 32);
+        return Digests.sha256Hex("format=1|" + decodeOptions(bundle), 32);
     }
 
     /** The Hadoop configuration the session will have: Hadoop's defaults plus the {@code spark.hadoop.*} settings. */
