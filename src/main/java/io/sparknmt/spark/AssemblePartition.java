@@ -1,43 +1,69 @@
 package io.sparknmt.spark;
 
 import io.sparknmt.io.RowStatus;
+import io.sparknmt.model.ModelBundle;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.NoSuchElementException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.function.FlatMapFunction2;
+import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Row;
+import org.apache.spark.util.TaskCompletionListener;
 
 /**
- * The last stage of the dedup path, zipped with the encoded rows' own partition: the outcomes of
- * this partition's distinct units (routed here, one per key) are looked up by key, each row's
- * items get their unit's translation or failure, and {@link RowCodec#write} makes the output row
- * exactly as {@link TranslatePartition} would. The rows never leave their partition: the output
- * has the partitions and the row order of --no-dedup.
+ * The last stage of the dedup path, zipped with the same repartitioned input partition that
+ * {@link UnitRequests} read: the outcomes of this partition's distinct units (routed here, one
+ * per key) are looked up by key; each row goes through {@link RowCodec#read} again (the
+ * tokenizer is cheap next to the decoder, and the rows need not be kept in between), its units
+ * get their translation or failure, and {@link RowCodec#write} makes the output row exactly as
+ * {@link TranslatePartition} would. The rows never leave their partition: the output has the
+ * partitions of --no-dedup.
  */
 final class AssemblePartition implements FlatMapFunction2<Iterator<Row>, Iterator<byte[]>, Row> {
     private static final long serialVersionUID = 1L;
 
+    private final Broadcast<ModelBundle> model;
     private final PartitionSettings settings;
 
-    AssemblePartition(PartitionSettings settings) {
+    AssemblePartition(Broadcast<ModelBundle> model, PartitionSettings settings) {
+        this.model = model;
         this.settings = settings;
     }
 
     @Override
-    public Iterator<Row> call(Iterator<Row> encoded, Iterator<byte[]> routed) {
+    public Iterator<Row> call(Iterator<Row> input, Iterator<byte[]> routed) {
         // bounded by this partition's distinct units
         Map<String, Units.Outcome> outcomes = new HashMap<>();
         while (routed.hasNext()) {
             Units.Outcome o = Units.Outcome.of(routed.next());
             outcomes.put(o.key(), o);
         }
-        RowCodec codec = new RowCodec(null, settings); // writes only
+        ExecutorModels.Lease lease = ExecutorModels.acquire(model);
+        AtomicBoolean closed = new AtomicBoolean();
+        Runnable close = () -> {
+            if (closed.compareAndSet(false, true)) {
+                lease.close();
+            }
+        };
+        TaskContext ctx = TaskContext.get();
+        if (ctx != null) {
+            ctx.addTaskCompletionListener((TaskCompletionListener) c -> close.run());
+        }
+        RowCodec codec = new RowCodec(lease.translator(), settings);
+        List<Item> units = new ArrayList<>();
         return new Iterator<>() {
             @Override
             public boolean hasNext() {
-                return encoded.hasNext();
+                boolean more = input.hasNext();
+                if (!more) {
+                    close.run();
+                }
+                return more;
             }
 
             @Override
@@ -45,33 +71,25 @@ final class AssemblePartition implements FlatMapFunction2<Iterator<Row>, Iterato
                 if (!hasNext()) {
                     throw new NoSuchElementException();
                 }
-                Row r = encoded.next();
-                List<Row> units = r.getList(r.fieldIndex(Units.UNITS));
-                if (units.size() != 1) {
-                    // A row of several units (sentences of a document) is assembled from its units in
-                    // order by the sentence splitter's pure function; until then a row has one unit.
-                    throw new IllegalStateException("a row of " + units.size() + " units: not supported yet");
+                Item it = codec.read(input.next());
+                units.clear();
+                Units.of(it, units);
+                for (Item u : units) {
+                    fill(u, outcomes.get(Units.key(u.ids)));
                 }
-                Item it = RowCodec.shell(r);
-                EncodePartition.apply(units.get(0), it);
-                fill(it, units.get(0), outcomes);
                 return codec.write(it);
             }
         };
     }
 
-    /** The unit's outcome into its item: the translation, or the failure of its batch. */
-    static void fill(Item it, Row unit, Map<String, Units.Outcome> outcomes) {
-        if (unit.isNullAt(0)) {
-            return; // not translated: the codec settled why when it read the row
-        }
-        Units.Outcome o = outcomes.get(unit.getString(0));
+    /** A unit's outcome into its item: the translation, or the failure of its batch. */
+    static void fill(Item unit, Units.Outcome o) {
         if (o == null) {
-            it.fail(RowStatus.ERROR, "no translation came back for this source (internal error)");
+            unit.fail(RowStatus.ERROR, "no translation came back for this source (internal error)");
         } else if (o.translation() != null) {
-            it.translation = o.translation();
+            unit.translation = o.translation();
         } else {
-            it.fail(o.failStatus(), o.failMessage());
+            unit.fail(o.failStatus(), o.failMessage());
         }
     }
 }

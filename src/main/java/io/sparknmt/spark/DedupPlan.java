@@ -15,7 +15,6 @@ import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.functions;
-import org.apache.spark.sql.types.StructType;
 import org.apache.spark.storage.StorageLevel;
 import org.apache.spark.util.CollectionAccumulator;
 import org.apache.spark.util.LongAccumulator;
@@ -26,19 +25,18 @@ import scala.Tuple2;
  * alone). The stages, each a Spark stage with no collect to the driver:
  *
  * <ol>
- *   <li><b>encode</b>: the input repartitioned as --no-dedup does, each row through
- *       {@link RowCodec#read} into its units ({@link EncodePartition}); persisted, the rows stay
- *       in these partitions to the end;</li>
- *   <li><b>distinct</b>: per partition, one record per distinct key ({@link UnitRequests}), then a
- *       group by key with partial aggregation: a hot key sends at most one record per map
- *       partition and ends as one row with the list of partitions that need it;</li>
+ *   <li><b>encode and distinct</b> ({@link UnitRequests}): the input repartitioned as --no-dedup
+ *       does, each row through {@link RowCodec#read} into its units, one record per distinct key
+ *       and partition; then a group by key with partial aggregation: a hot key sends at most one
+ *       record per map partition and ends as one row with the list of partitions that need it;</li>
  *   <li><b>memory</b> (with --translation-memory): a left join of the distinct units with the
  *       memory's entries for this model and these options; the found ones are not decoded;</li>
  *   <li><b>translate</b>: the remaining units spread evenly ({@code repartition(n)}, which adaptive
  *       execution does not coalesce), each decoded once ({@link TranslateUnits});</li>
  *   <li><b>route and assemble</b>: each outcome goes to the partitions of its list (one copy per
- *       partition: a hot key costs one record per partition, never its rows), and each encoded
- *       partition is zipped with its outcomes ({@link AssemblePartition}).</li>
+ *       partition: a hot key costs one record per partition, never its rows), and each partition
+ *       of the same repartitioned input (its shuffle is not run again) is zipped with its
+ *       outcomes ({@link AssemblePartition}: read again, fill the units, write).</li>
  * </ol>
  *
  * No row is ever shuffled by its key, so no task holds more rows than the round-robin
@@ -52,7 +50,6 @@ final class DedupPlan {
     private final CollectionAccumulator<TaskStats> taskStats;
 
     /** What the last {@link #translate} left for the summary and the memory. */
-    Dataset<Row> encoded;
     Dataset<Row> outcomes;
     LongAccumulator decoded;
 
@@ -69,11 +66,9 @@ final class DedupPlan {
      * {@code memory} (or null): the translation memory's entries to reuse ({@link TranslationMemory#lookup}).
      */
     Dataset<Row> translate(Dataset<Row> input, int partitions, Dataset<Row> memory) {
-        StructType inSchema = input.schema();
-        encoded = input.repartition(partitions)
-                .mapPartitions(new EncodePartition(model, partition, inSchema), Encoders.row(Units.encoded(inSchema)))
-                .persist(StorageLevel.MEMORY_AND_DISK());
-        Dataset<Row> distinct = encoded.mapPartitions(new UnitRequests(), Encoders.row(Units.REQUEST))
+        // one RDD, read twice (the requests, then the assembly): the repartition's shuffle runs once
+        JavaRDD<Row> rows = input.repartition(partitions).javaRDD();
+        Dataset<Row> distinct = spark.createDataFrame(rows.mapPartitions(new UnitRequests(model, partition)), Units.REQUEST)
                 .groupBy(Units.KEY)
                 .agg(functions.first(Units.IDS).as(Units.IDS), functions.collect_list(Units.PART).as(Units.PARTS),
                         functions.sum(Units.OCCURRENCES).as(Units.OCCURRENCES));
@@ -97,10 +92,9 @@ final class DedupPlan {
                 .mapPartitions(new TranslateUnits(model, partition, taskStats, decoded), Encoders.row(Units.OUTCOME));
         outcomes = (reused == null ? translated : translated.unionByName(reused)).persist(StorageLevel.MEMORY_AND_DISK());
 
-        JavaRDD<Row> rows = encoded.javaRDD();
         JavaPairRDD<Integer, byte[]> routed = outcomes.javaRDD().flatMapToPair(new Route())
                 .partitionBy(new ExactPartitioner(rows.getNumPartitions()));
-        JavaRDD<Row> out = rows.zipPartitions(routed.values(), new AssemblePartition(partition));
+        JavaRDD<Row> out = rows.zipPartitions(routed.values(), new AssemblePartition(model, partition));
         return spark.createDataFrame(out, Schemas.output(partition.nBest() > 1, partition.emitTokens()));
     }
 
@@ -123,15 +117,12 @@ final class DedupPlan {
 
     /** Drops what {@link #translate} persisted. */
     void release() {
-        if (encoded != null) {
-            encoded.unpersist();
-        }
         if (outcomes != null) {
             outcomes.unpersist();
         }
     }
 
-    /** An outcome, once for each partition of encoded rows that holds its key. */
+    /** An outcome, once for each input partition that holds its key. */
     static final class Route implements PairFlatMapFunction<Row, Integer, byte[]> {
         private static final long serialVersionUID = 1L;
 
@@ -149,7 +140,7 @@ final class DedupPlan {
         }
     }
 
-    /** Partition {@code p} for key {@code p}: the outcomes of encoded partition p land in partition p. */
+    /** Partition {@code p} for key {@code p}: the outcomes of input partition p land in partition p. */
     static final class ExactPartitioner extends Partitioner {
         private static final long serialVersionUID = 1L;
         private final int n;

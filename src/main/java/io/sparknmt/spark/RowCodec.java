@@ -19,8 +19,11 @@ import org.apache.spark.sql.types.StructType;
  * A sentence splitter or a dedup step works on items, between this class and the batch runner.
  */
 final class RowCodec {
+    private static final int IN_ID = Schemas.INPUT.fieldIndex(Schemas.ID);
+    private static final int IN_SOURCE = Schemas.INPUT.fieldIndex(Schemas.SOURCE);
     private static final int IN_TOKENS = Schemas.INPUT.fieldIndex(Schemas.SOURCE_TOKENS);
     private static final int IN_ERROR = Schemas.INPUT.fieldIndex(Schemas.INPUT_ERROR);
+    private static final int IN_FILE = Schemas.INPUT.fieldIndex(Schemas.SOURCE_FILE);
 
     private final Translator translator;
     private final PartitionSettings settings;
@@ -34,8 +37,8 @@ final class RowCodec {
 
     /** Reads one input row ({@link Schemas#INPUT}). Never throws: a bad row becomes a failed item. */
     Item read(Row r) {
-        Item it = shell(r);
-        String source = it.source;
+        String source = r.isNullAt(IN_SOURCE) ? null : r.getString(IN_SOURCE);
+        Item it = new Item(r.getLong(IN_ID), source, r.isNullAt(IN_FILE) ? null : r.getString(IN_FILE));
         try {
             if (!r.isNullAt(IN_ERROR)) {
                 it.fail(RowStatus.ERROR, r.getString(IN_ERROR));
@@ -65,16 +68,6 @@ final class RowCodec {
             it.fail(RowStatus.ERROR, "tokenization failed: " + e);
         }
         return it;
-    }
-
-    /** The item of an input row ({@link Schemas#INPUT}, or a row with its columns) before anything is read from it. */
-    static Item shell(Row r) {
-        StructType schema = r.schema() == null ? Schemas.INPUT : r.schema();
-        int id = schema.fieldIndex(Schemas.ID);
-        int source = schema.fieldIndex(Schemas.SOURCE);
-        int file = schema.fieldIndex(Schemas.SOURCE_FILE);
-        return new Item(r.getLong(id), r.isNullAt(source) ? null : r.getString(source),
-                r.isNullAt(file) ? null : r.getString(file));
     }
 
     private void checkIds(Item it) {

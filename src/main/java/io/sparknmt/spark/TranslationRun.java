@@ -114,7 +114,6 @@ final class TranslationRun {
         translateNanos += System.nanoTime() - t;
         if (plan != null) {
             units = units.plus(plan.stats(settings.translationMemory()));
-            plan.encoded.unpersist(); // the output rows are persisted; the outcomes wait for the memory
             pending = plan;
         }
         for (TaskStats ts : taskStats.value()) {

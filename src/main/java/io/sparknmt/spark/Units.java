@@ -34,7 +34,6 @@ final class Units {
     private Units() {
     }
 
-    static final String UNITS = "units";
     static final String KEY = "key";
     static final String IDS = "ids";
     static final String PART = "part";
@@ -46,20 +45,7 @@ final class Units {
     static final String DECODE_NANOS = "decode_nanos";
     static final String REUSED = "reused";
 
-    /** One unit of a row after the row codec read it: what {@link RowCodec#write} needs besides the translation. */
-    static final StructType UNIT = new StructType(new StructField[]{
-            DataTypes.createStructField(KEY, DataTypes.StringType, true), // null: not translated (status says why)
-            DataTypes.createStructField(IDS, Schemas.INT_LIST, true),
-            DataTypes.createStructField(Schemas.SRC_TOKEN_COUNT, DataTypes.IntegerType, false),
-            DataTypes.createStructField(Schemas.STATUS, DataTypes.StringType, true),
-            DataTypes.createStructField(Schemas.MESSAGE, DataTypes.StringType, true)});
-
-    /** An encoded row: the input row's columns (its ids, if pre-tokenized, dropped) and its units in order. */
-    static StructType encoded(StructType input) {
-        return input.add(UNITS, DataTypes.createArrayType(UNIT, false), false);
-    }
-
-    /** The distinct units of one partition of encoded rows. */
+    /** The distinct units of one partition of input rows. */
     static final StructType REQUEST = new StructType(new StructField[]{
             DataTypes.createStructField(KEY, DataTypes.StringType, false),
             DataTypes.createStructField(IDS, Schemas.INT_LIST, false),
@@ -68,7 +54,7 @@ final class Units {
 
     /**
      * One distinct unit with its outcome: the encoded {@link Translation} ({@link #RESULT}) or why
-     * it failed, the partitions of encoded rows that need it, and the readable columns of the
+     * it failed, the input partitions that need it, and the readable columns of the
      * translation memory.
      */
     static final StructType OUTCOME = new StructType(new StructField[]{
@@ -85,6 +71,16 @@ final class Units {
             DataTypes.createStructField(Schemas.STATUS, DataTypes.StringType, true),
             DataTypes.createStructField(Schemas.TGT_TOKEN_COUNT, DataTypes.IntegerType, true),
             DataTypes.createStructField(Schemas.TOKENS, Schemas.INT_LIST, true)});
+
+    /**
+     * The items of a row that the batch runner translates, in order: the row itself when it has
+     * ids (n = 1). With a sentence splitter, its sentences' parts ({@code Item.units}).
+     */
+    static void of(Item row, List<Item> into) {
+        if (row.ids != null) {
+            into.add(row);
+        }
+    }
 
     /** The key of a unit's source ids: 128 bits of SHA-256 over the ids (big-endian int32), as hex. */
     static String key(int[] ids) {
