@@ -107,6 +107,10 @@ final class TranslationRun {
         // Named: the Spark UI shows them per task and stage; heartbeats carry running tasks' values.
         LongAccumulator rowsDone = spark.sparkContext().longAccumulator(ProgressListener.ROWS);
         LongAccumulator tokensDone = spark.sparkContext().longAccumulator(ProgressListener.TOKENS);
+        if (progress != null) {
+            // before the plan is built: with adaptive execution, building it runs its first stages
+            progress.track(rowsDone, tokensDone, lastRead);
+        }
         Dataset<Row> translated;
         DedupPlan plan = null;
         if (settings.dedup()) {
@@ -119,9 +123,6 @@ final class TranslationRun {
                             Encoders.row(outSchema));
         }
         translated = translated.persist(StorageLevel.MEMORY_AND_DISK());
-        if (progress != null) {
-            progress.track(rowsDone, tokensDone, lastRead);
-        }
         long t = System.nanoTime();
         try {
             translated.count(); // translate now, once; later reads hit the persisted rows
