@@ -75,9 +75,11 @@ final class BatchRunner {
         long t0 = System.nanoTime();
         try (TokenBatch tokens = TokenBatch.of(allocator, seqs)) {
             List<Translation> got = translator.translate(tokens, options, workspace);
-            translateNanos += System.nanoTime() - t0;
+            long took = System.nanoTime() - t0;
+            translateNanos += took;
             for (int i = 0; i < batch.size(); i++) {
                 batch.get(i).translation = got.get(i);
+                batch.get(i).decodeNanos = took / batch.size();
                 targetTokens += got.get(i).best().generatedLength();
             }
         } catch (MemoryBudgetExceededException | org.apache.arrow.memory.OutOfMemoryException e) {

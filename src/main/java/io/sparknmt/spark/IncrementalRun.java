@@ -80,9 +80,10 @@ final class IncrementalRun {
                     inputs.add(r);
                 }
                 manifest.writeAtomically(fs, out);
+                run.commitMemory(); // after the group's output and manifest: its new translations join the memory
                 LOG.info("committed {} of {} pending input files", Math.min(pending.size(), g + group.size()), pending.size());
             } finally {
-                translated.unpersist();
+                run.release(translated);
             }
         }
         return run.summary(inputs, skippedRows);

@@ -185,6 +185,16 @@ public final class JobOptions {
                     + "(default: ${DEFAULT-VALUE}).")
     String weights;
 
+    @Option(names = "--no-dedup",
+            description = "Translate every row's source even when it repeats; by default each distinct source (its token "
+                    + "ids) is translated once and the result joined back to every row, with identical output.")
+    boolean noDedup;
+
+    @Option(names = "--translation-memory", paramLabel = "PATH",
+            description = "Reuse and extend the translations of earlier runs kept at PATH (any Hadoop FS), per model and "
+                    + "decoding options; compact it with jobs/translation-memory compact PATH.")
+    String translationMemory;
+
     /** Spark settings read from the conf file, applied before the session starts. */
     final Map<String, String> sparkConf = new LinkedHashMap<>();
 

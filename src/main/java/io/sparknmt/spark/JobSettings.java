@@ -98,6 +98,9 @@ final class JobSettings {
         if (o.taskMemoryMb < 1) {
             throw new UsageException("--task-memory-mb must be >= 1, got " + o.taskMemoryMb);
         }
+        if (o.noDedup && o.translationMemory != null) {
+            throw new UsageException("--translation-memory needs dedup: drop --no-dedup");
+        }
         if (!(o.maxErrorRate >= 0 && o.maxErrorRate <= 1)) {
             throw new UsageException("--max-error-rate must be in [0, 1], got " + o.maxErrorRate);
         }
@@ -241,6 +244,16 @@ final class JobSettings {
     /** {@code --report}: command line > conf file > none (null). */
     String report() {
         return o.report;
+    }
+
+    /** Dedup (each distinct source translated once): on unless {@code --no-dedup} (command line > conf file). */
+    boolean dedup() {
+        return !o.noDedup;
+    }
+
+    /** {@code --translation-memory}: command line > conf file > none (null). Needs dedup. */
+    String translationMemory() {
+        return o.translationMemory;
     }
 
     /** {@code --beam-size}: command line > conf file > the model's num_beams; at least 1. */
@@ -467,6 +480,22 @@ final class JobSettings {
             key += "|weights=" + weights().flag();
         }
         return Digests.sha256Hex(key, 32);
+    }
+
+    /**
+     * What decides a unit's translation besides the model (its fingerprint covers the config and
+     * generation_config.json) and its source ids, hashed: the key of the translation memory. It is
+     * the whole {@link DecodeOptions} record (every component a number or an enum, so its text is
+     * stable), so a decoding setting added there joins the key by itself; a setting outside it
+     * that changes the translations must be added here. Unlike {@link #optionsHash} it leaves out
+     * what only concerns reading (input format, columns) and --max-input-tokens and --target-lang,
+     * which the ids already hold. {@code format} is that of the stored results ({@link Units#encode}).
+     */
+    String memoryOptionsHash(ModelBundle bundle) {
+        // the model's generation_config.json is in the fingerprint; keys this run ignores are not
+        return Digests.sha256Hex("format=1|" + decodeOptions(bundle)
+                + (ignoredGenerationKeys().isEmpty() ? "" : "|ignore=" + String.join(",", ignoredGenerationKeys()))
+                + (weights() == io.sparknmt.kernel.WeightFormat.FLOAT ? "" : "|weights=" + weights().flag()), 32);
     }
 
     /** The Hadoop configuration the session will have: Hadoop's defaults plus the {@code spark.hadoop.*} settings. */

@@ -17,10 +17,38 @@ import java.util.TreeMap;
  * @param inputs      per input file: what happened to it
  * @param rowsSkipped rows of inputs already done by an earlier run (incremental runs)
  * @param executors   executor id -> {target tokens, translate nanos}
+ * @param units       distinct units and the work they saved (dedup, translation memory)
  */
 public record RunSummary(String input, String output, String modelFingerprint, String applicationId, String master,
                          long rowsIn, Map<String, long[]> byStatus, List<InputReport> inputs, long rowsSkipped,
-                         Map<String, long[]> executors, long translateNanos, long wallNanos, int exitCode) {
+                         Map<String, long[]> executors, long translateNanos, long wallNanos, int exitCode,
+                         UnitStats units) {
+
+    /**
+     * The units of the run (a row's sources; one per row today) and what dedup and the translation
+     * memory saved. Without dedup only {@code dedup = false} is known (the counts are -1).
+     *
+     * @param units          units with a source to translate (rows that are not empty or bad)
+     * @param distinct       distinct units (by token ids)
+     * @param translated     units decoded in this run
+     * @param reused         distinct units found in the translation memory, not decoded
+     * @param savedByDedup   decoding time not spent on repeats: per distinct unit decoded, its time x (occurrences - 1)
+     * @param savedByMemory  decoding time not spent on units from the memory: their time when first decoded x occurrences
+     */
+    public record UnitStats(boolean dedup, String memory, long units, long distinct, long translated, long reused,
+                            long savedByDedup, long savedByMemory) {
+        static UnitStats none(String memory) {
+            return new UnitStats(false, memory, -1, -1, -1, 0, 0, 0);
+        }
+
+        UnitStats plus(UnitStats o) {
+            if (!dedup || !o.dedup) {
+                return o.dedup ? o : this;
+            }
+            return new UnitStats(true, memory, units + o.units, distinct + o.distinct, translated + o.translated,
+                    reused + o.reused, savedByDedup + o.savedByDedup, savedByMemory + o.savedByMemory);
+        }
+    }
 
     /** One input file's outcome: translated, skipped (done before) or failed (with the reason). */
     public record InputReport(String path, String outcome, long rows, String reason) {
@@ -53,7 +81,7 @@ public record RunSummary(String input, String output, String modelFingerprint, S
 
     RunSummary withExitCode(int code) {
         return new RunSummary(input, output, modelFingerprint, applicationId, master, rowsIn, byStatus, inputs,
-                rowsSkipped, executors, translateNanos, wallNanos, code);
+                rowsSkipped, executors, translateNanos, wallNanos, code, units);
     }
 
     public String human() {
@@ -79,6 +107,14 @@ public record RunSummary(String input, String output, String modelFingerprint, S
         }
         sb.append(String.format("  by status    %s%n", st.length() == 0 ? "-" : st));
         sb.append(String.format("  tokens       source %d, target %d%n", sourceTokens(), targetTokens()));
+        if (units.dedup()) {
+            sb.append(String.format("  units        %d, %d distinct: %d decoded, %d from the translation memory%n",
+                    units.units(), units.distinct(), units.translated(), units.reused()));
+            sb.append(String.format("  time saved   decoding %.1f s by dedup, %.1f s by the translation memory%n",
+                    units.savedByDedup() / 1e9, units.savedByMemory() / 1e9));
+        } else {
+            sb.append("  units        dedup off (--no-dedup)\n");
+        }
         sb.append(String.format("  throughput   %.1f target tokens/s (translation %.1f s)%n", targetTokensPerSecond(),
                 translateNanos / 1e9));
         sb.append(String.format("  wall time    %.1f s (master %s, application %s)%n", wallNanos / 1e9, master, applicationId));
@@ -122,6 +158,21 @@ public record RunSummary(String input, String output, String modelFingerprint, S
             o.put("translate_seconds", v[1] / 1e9);
             o.put("target_tokens_per_second", v[1] == 0 ? 0.0 : v[0] / (v[1] / 1e9));
         });
+        ObjectNode u = n.putObject("units");
+        u.put("dedup", units.dedup());
+        u.put("translation_memory", units.memory());
+        if (units.dedup()) {
+            u.put("units", units.units());
+            u.put("distinct_units", units.distinct());
+            u.put("units_translated", units.translated());
+        } else {
+            u.putNull("units");
+            u.putNull("distinct_units");
+            u.putNull("units_translated");
+        }
+        u.put("units_reused", units.reused());
+        u.put("decode_seconds_saved_by_dedup", units.savedByDedup() / 1e9);
+        u.put("decode_seconds_saved_by_memory", units.savedByMemory() / 1e9);
         n.put("translate_seconds", translateNanos / 1e9);
         n.put("wall_seconds", wallNanos / 1e9);
         RuntimeVersions rt = RuntimeVersions.current();

@@ -1,27 +1,16 @@
 package io.sparknmt.spark;
 
-import io.sparknmt.decode.Batches;
-import io.sparknmt.decode.Translator;
-import io.sparknmt.kernel.KernelThreads;
 import io.sparknmt.model.ModelBundle;
-import io.sparknmt.model.Workspace;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.Comparator;
 import java.util.Iterator;
 import java.util.List;
 import java.util.NoSuchElementException;
-import java.util.concurrent.atomic.AtomicBoolean;
-import org.apache.arrow.memory.BufferAllocator;
-import org.apache.spark.SparkEnv;
-import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Row;
-import org.apache.spark.sql.util.ArrowUtils;
 import org.apache.spark.util.CollectionAccumulator;
 import org.apache.spark.util.LongAccumulator;
-import org.apache.spark.util.TaskCompletionListener;
 
 /**
  * The per-partition translation, as an iterator with a lifecycle: it opens the task's resources
@@ -67,40 +56,9 @@ public final class TranslatePartition implements MapPartitionsFunction<Row, Row>
 
     @Override
     public Iterator<Row> call(Iterator<Row> input) {
-        ExecutorModels.Lease lease = ExecutorModels.acquire(model, settings.weights());
-        Translator translator = lease.translator();
-        TaskContext ctx = TaskContext.get();
-        String name = "spark-nmt-task-" + (ctx == null ? "driver" : ctx.taskAttemptId());
-        BufferAllocator allocator = ArrowUtils.rootAllocator().newChildAllocator(name, 0, settings.taskMemoryBytes());
-        // Activations and KV caches, sized by the first batches and reused by the later ones;
-        // the caches are counted against the same allocator as the token batches.
-        Workspace workspace = new Workspace(new ArrowMemoryAccount(allocator));
-        BatchRunner runner = new BatchRunner(translator, settings.decode(), settings.taskMemoryBytes(), workspace, allocator);
-        int threads = settings.kernelThreads() > 0 ? settings.kernelThreads() : ctx == null ? 1 : Math.max(1, ctx.cpus());
-        KernelThreads kernelThreads = KernelThreads.open(threads);
-        AtomicBoolean closed = new AtomicBoolean();
-        Runnable close = () -> {
-            if (closed.compareAndSet(false, true)) {
-                // each one closed even if an earlier one throws (the first failure is rethrown, the
-                // others suppressed): the helpers, the task's off-heap KV caches and their
-                // reservations, then the allocator, which throws if a buffer leaked (a bug)
-                try {
-                    org.apache.arrow.util.AutoCloseables.close(kernelThreads, workspace, allocator, lease);
-                } catch (RuntimeException e) {
-                    throw e;
-                } catch (Exception e) {
-                    throw new IllegalStateException("closing the task's resources failed", e);
-                }
-                if (taskStats != null) {
-                    String executor = SparkEnv.get() == null ? "driver" : SparkEnv.get().executorId();
-                    taskStats.add(new TaskStats(executor, runner.targetTokens(), runner.translateNanos()));
-                }
-            }
-        };
-        if (ctx != null) {
-            ctx.addTaskCompletionListener((TaskCompletionListener) c -> close.run());
-        }
-        return new Rows(input, new RowCodec(translator, settings, inputSchema), runner, settings, close, rowsDone, tokensDone);
+        TaskResources task = TaskResources.open(model, settings, taskStats);
+        return new Rows(input, new RowCodec(task.translator(), settings, inputSchema), task.runner(), settings, task::close,
+                rowsDone, tokensDone);
     }
 
     /** Pulls windows of input, emits their translated rows, closes the task's resources at the end. */
@@ -165,14 +123,8 @@ public final class TranslatePartition implements MapPartitionsFunction<Row, Row>
             for (Item it : items) {
                 it.units(todo);
             }
-            todo.sort(Comparator.comparingInt(it -> it.ids.length));
             long tokensBefore = runner.targetTokens();
-            for (int start = 0; start < todo.size(); ) {
-                int end = Batches.end(i -> todo.get(i).ids.length, start, todo.size(),
-                        settings.maxBatchSentences(), settings.maxBatchTokens());
-                runner.run(todo.subList(start, end));
-                start = end;
-            }
+            TaskResources.translate(todo, runner, settings);
             if (tokensDone != null) {
                 tokensDone.add(runner.targetTokens() - tokensBefore);
             }

@@ -42,6 +42,12 @@ final class TranslationRun {
     private ProgressListener progress;
     private final Map<String, long[]> byStatus = new TreeMap<>();
     private final Map<String, long[]> executors = new TreeMap<>();
+    /** --translation-memory, or null. */
+    private final TranslationMemory memory;
+    private final long startMillis = System.currentTimeMillis();
+    private RunSummary.UnitStats units;
+    /** The dedup stages of the last {@link #translate}: their outcomes go to the memory once the output is committed. */
+    private DedupPlan pending;
 
     TranslationRun(SparkSession spark, Broadcast<ModelBundle> model, ModelBundle bundle, JobSettings settings,
                    PartitionSettings partition, long t0) {
@@ -51,6 +57,10 @@ final class TranslationRun {
         this.settings = settings;
         this.partition = partition;
         this.t0 = t0;
+        this.memory = settings.translationMemory() == null ? null : new TranslationMemory(settings.translationMemory(),
+                bundle.fingerprint(), settings.memoryOptionsHash(bundle), spark.sparkContext().hadoopConfiguration());
+        this.units = settings.dedup() ? new RunSummary.UnitStats(true, settings.translationMemory(), 0, 0, 0, 0, 0, 0)
+                : RunSummary.UnitStats.none(null);
     }
 
     /** Progress lines of the translations this run starts (the job's listener). */
@@ -66,13 +76,14 @@ final class TranslationRun {
         try {
             Map<String, Map<String, long[]>> perFile = stats(translated);
             CorpusWriter.write(translated, settings.outputFormat(), settings.output(), settings.overwrite());
+            commitMemory(); // the output is committed: now its new translations join the memory
             List<RunSummary.InputReport> inputs = new ArrayList<>();
             for (String f : files) {
                 inputs.add(report(translated, f, perFile));
             }
             return summary(inputs, 0);
         } finally {
-            translated.unpersist();
+            release(translated);
         }
     }
 
@@ -96,28 +107,68 @@ final class TranslationRun {
         // Named: the Spark UI shows them per task and stage; heartbeats carry running tasks' values.
         LongAccumulator rowsDone = spark.sparkContext().longAccumulator(ProgressListener.ROWS);
         LongAccumulator tokensDone = spark.sparkContext().longAccumulator(ProgressListener.TOKENS);
-        Dataset<Row> translated = input.repartition(partitions)
-                .mapPartitions(new TranslatePartition(model, partition, taskStats, input.schema(), rowsDone, tokensDone),
-                        Encoders.row(outSchema))
-                .persist(StorageLevel.MEMORY_AND_DISK());
         if (progress != null) {
+            // before the plan is built: with adaptive execution, building it runs its first stages
             progress.track(rowsDone, tokensDone, lastRead);
         }
+        Dataset<Row> translated;
+        DedupPlan plan = null;
+        if (settings.dedup()) {
+            // each distinct unit once, joined back to its rows (DedupPlan); the same rows as below
+            plan = new DedupPlan(spark, model, partition, taskStats, rowsDone, tokensDone);
+            translated = plan.translate(input, partitions, memory == null ? null : memory.lookup(spark));
+        } else {
+            translated = input.repartition(partitions)
+                    .mapPartitions(new TranslatePartition(model, partition, taskStats, input.schema(), rowsDone, tokensDone),
+                            Encoders.row(outSchema));
+        }
+        translated = translated.persist(StorageLevel.MEMORY_AND_DISK());
         long t = System.nanoTime();
         try {
             translated.count(); // translate now, once; later reads hit the persisted rows
+        } catch (RuntimeException e) {
+            if (plan != null) {
+                plan.release();
+            }
+            translated.unpersist();
+            throw e;
         } finally {
             if (progress != null) {
                 progress.finish();
             }
         }
         translateNanos += System.nanoTime() - t;
+        if (plan != null) {
+            units = units.plus(plan.stats(settings.translationMemory()));
+            pending = plan;
+        }
         for (TaskStats ts : taskStats.value()) {
             long[] acc = executors.computeIfAbsent(ts.executor(), k -> new long[2]);
             acc[0] += ts.targetTokens();
             acc[1] += ts.translateNanos();
         }
         return translated;
+    }
+
+    /**
+     * After the output of the last {@link #translate} is committed: adds the units it decoded to
+     * the translation memory (if any), in a run file of its own.
+     */
+    void commitMemory() {
+        if (pending != null && memory != null) {
+            long n = memory.add(pending.outcomes, spark.sparkContext().applicationId(), startMillis);
+            org.slf4j.LoggerFactory.getLogger(TranslationRun.class).info("translation memory {}: {} new units",
+                    memory.directory(), n);
+        }
+    }
+
+    /** Drops the persisted rows of the last {@link #translate} and what its dedup stages kept. */
+    void release(Dataset<Row> translated) {
+        translated.unpersist();
+        if (pending != null) {
+            pending.release();
+            pending = null;
+        }
     }
 
     /** file -> status -> {rows, source tokens, target tokens}; also adds into the run's totals by status. */
@@ -167,6 +218,6 @@ final class TranslationRun {
     RunSummary summary(List<RunSummary.InputReport> inputs, long skippedRows) {
         return new RunSummary(settings.input(), settings.output(), bundle.fingerprint(), spark.sparkContext().applicationId(),
                 spark.sparkContext().master(), rowsIn, Map.copyOf(byStatus), List.copyOf(inputs), skippedRows,
-                Map.copyOf(executors), translateNanos, System.nanoTime() - t0, 0);
+                Map.copyOf(executors), translateNanos, System.nanoTime() - t0, 0, units);
     }
 }
