@@ -51,8 +51,8 @@ public final class MarianModel implements TranslationModel {
         this.lmHead = track(new Linear(kernels, lmHeadSource, c.decoderVocabSize(), d, w.get(FINAL_LOGITS_BIAS), format));
         this.encEmbed = embeddingRows(w.get(ENCODER_EMBED), lmHeadSource, c.vocabSize(), d);
         this.decEmbed = embeddingRows(w.get(DECODER_EMBED), lmHeadSource, c.decoderVocabSize(), d);
-        this.encPos = w.positions(ENCODER_POSITIONS); // lazily built sinusoids are not counted as resident
-        this.decPos = w.positions(DECODER_POSITIONS);
+        this.encPos = track(w.positions(ENCODER_POSITIONS)); // lazily built sinusoids are not counted as resident
+        this.decPos = track(w.positions(DECODER_POSITIONS));
         this.embedScale = c.scaleEmbedding() ? (float) Math.sqrt(d) : 1f;
         this.encoder = new EncoderLayer[c.encoderLayers()];
         for (int n = 0; n < encoder.length; n++) {
@@ -110,6 +110,14 @@ public final class MarianModel implements TranslationModel {
         resident.put(l.weight(), l.weight().bytes());
         track(l.bias());
         return l;
+    }
+
+    /** A checkpoint's stored table is resident as read; sinusoids are built as inputs reach them. */
+    private PositionTable track(PositionTable t) {
+        if (t.isStored()) {
+            resident.put(t, 4L * t.rowsBuilt() * config.dModel());
+        }
+        return t;
     }
 
     private float[] track(float[] a) {
