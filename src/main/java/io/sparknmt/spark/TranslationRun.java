@@ -11,11 +11,9 @@ import java.util.Map;
 import java.util.TreeMap;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Dataset;
-import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.functions;
-import org.apache.spark.sql.types.StructType;
 import org.apache.spark.storage.StorageLevel;
 import org.apache.spark.util.CollectionAccumulator;
 
@@ -80,11 +78,8 @@ final class TranslationRun {
     /** Repartitions, translates (persisted: the statistics and the write read the same rows). */
     Dataset<Row> translate(Dataset<Row> input) {
         int partitions = settings.numPartitions(input.rdd().getNumPartitions(), spark.sparkContext().defaultParallelism());
-        StructType outSchema = Schemas.output(input.schema(), partition.nBest() > 1, partition.emitTokens(),
-                partition.emitSentences());
         CollectionAccumulator<TaskStats> taskStats = spark.sparkContext().collectionAccumulator("spark-nmt task stats");
-        Dataset<Row> translated = input.repartition(partitions)
-                .mapPartitions(new TranslatePartition(model, partition, taskStats, input.schema()), Encoders.row(outSchema))
+        Dataset<Row> translated = TranslateStage.translate(input, model, partition, partitions, taskStats)
                 .persist(StorageLevel.MEMORY_AND_DISK());
         long t = System.nanoTime();
         translated.count(); // translate now, once; later reads hit the persisted rows
