@@ -50,11 +50,19 @@ final class TranslationRun {
 
     /** Translates everything, writes it, and reports. */
     RunSummary once() {
-        String[] files = CorpusReader.files(spark, settings.input());
+        if (settings.outputTable() != null) {
+            CorpusWriter.checkTable(spark, settings.outputTable(), settings.outputMode());
+        }
+        String[] files = settings.inputTable() != null ? new String[]{settings.inputTable()}
+                : CorpusReader.files(spark, settings.input());
         Dataset<Row> translated = translate(read(files, false));
         try {
             Map<String, Map<String, long[]>> perFile = stats(translated);
-            CorpusWriter.write(translated, settings.outputFormat(), settings.output(), settings.overwrite());
+            if (settings.outputTable() != null) {
+                CorpusWriter.writeTable(translated, settings.outputTable(), settings.outputMode());
+            } else {
+                CorpusWriter.write(translated, settings.outputFormat(), settings.output(), settings.overwrite());
+            }
             List<RunSummary.InputReport> inputs = new ArrayList<>();
             for (String f : files) {
                 inputs.add(report(translated, f, perFile));
@@ -68,8 +76,15 @@ final class TranslationRun {
     /** The rows of {@code files}; {@code perFileIds}: ids count from 0 in each file (incremental runs). */
     Dataset<Row> read(String[] files, boolean perFileIds) {
         // rows in: the raw records counted apart from the parsed rows, so that a reader losing a row shows
-        rowsIn += CorpusReader.countRecords(spark, settings.inputFormat(), files, settings.columns());
-        Dataset<Row> rows = CorpusReader.read(spark, settings.inputFormat(), files, settings.columns(), perFileIds);
+        Dataset<Row> rows;
+        if (settings.inputTable() != null) { // files = the table's name, its rows' source_file
+            Dataset<Row> table = CorpusReader.table(spark, settings.inputTable());
+            rowsIn += table.count();
+            rows = CorpusReader.fromTable(table, settings.inputTable(), settings.columns());
+        } else {
+            rowsIn += CorpusReader.countRecords(spark, settings.inputFormat(), files, settings.columns());
+            rows = CorpusReader.read(spark, settings.inputFormat(), files, settings.columns(), perFileIds);
+        }
         // before any translation: an output format that cannot hold the id's or a kept column's type is exit 2
         CorpusWriter.checkCanHold(settings.outputFormat(), rows.schema());
         return rows;
@@ -137,7 +152,7 @@ final class TranslationRun {
     }
 
     RunSummary summary(List<RunSummary.InputReport> inputs, long skippedRows) {
-        return new RunSummary(settings.input(), settings.output(), bundle.fingerprint(), spark.sparkContext().applicationId(),
+        return new RunSummary(settings.inputName(), settings.outputName(), bundle.fingerprint(), spark.sparkContext().applicationId(),
                 spark.sparkContext().master(), rowsIn, Map.copyOf(byStatus), List.copyOf(inputs), skippedRows,
                 Map.copyOf(executors), translateNanos, System.nanoTime() - t0, 0);
     }
