@@ -4,8 +4,10 @@
     report.py --results R.tsv --gemm G.tsv --dump DIR --env ENV.txt --md OUT.md --png OUT.png
               --command "bench/run" [--quick]
 
-The last printed line is `ratio greedy=<x> beam4=<y>`: spark-nmt tokens/s / PyTorch tokens/s
-for the opus-mt-sized model, batch 32, 1 thread.
+The last printed lines are `ratio greedy=<x> beam4=<y>` (spark-nmt exact mode tokens/s / PyTorch
+tokens/s for the opus-mt-sized model, batch 32, 1 thread), `ceiling greedy=<pct>% beam4=<pct>%`
+(exact mode's tokens/s as a share of the FP32 ceiling at the measured FMA peak) and
+`fast greedy=<x> beam4=<y>` (the best opt-in mode, e.g. spark-nmt-int8, vs the same PyTorch).
 """
 import argparse
 import json
@@ -13,7 +15,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import png_chart  # noqa: E402
+import chart  # noqa: E402
 
 HEADLINE = ("opus-mt-random", 32, 1)
 MODEL_LABEL = {"sample": "sample (d256, 3+3, V 11.6k)",
@@ -66,11 +68,13 @@ def main(argv):
     ap.add_argument("--png", required=True)
     ap.add_argument("--command", default="bench/run")
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--quality", help="quality lines of QualityBench (BLEU, tokens/s per weight mode)")
     a = ap.parse_args(argv)
 
     res = read_results(a.results)
     env = read_kv(a.env)
-    keys = sorted({k[1:] for k in res}, key=lambda k: (k[0] != "sample", k[2], k[1], k[3] != "greedy", k[3]))
+    OPT_IN = sorted({k[0] for k in res if k[0].startswith("spark-nmt-")})
+    keys = sorted({k[1:] for k in res if not k[0].startswith("spark-nmt-")}, key=lambda k: (k[0] != "sample", k[2], k[1], k[3] != "greedy", k[3]))
     rows = []
     for model, b, t, mode in keys:
         j = res.get(("spark-nmt", model, b, t, mode))
@@ -100,15 +104,17 @@ def main(argv):
               + (f"  [{note}]" if note else ""))
 
     # ---- GEMM ----------------------------------------------------------------------------
-    peak, gemm, tgemm = None, [], {}
+    peak, gemm, tgemm, gemm_opt = None, [], {}, []
     with open(a.gemm) as f:
         for line in f:
             p = line.rstrip("\n").split("\t")
             if p[0] == "fma-peak":
                 peak = float(p[1])
                 kernels = p[4] if len(p) > 4 else ""
-            elif p[0] == "gemm":
+            elif p[0] == "gemm" and not any(g[0] == p[1] for g in gemm):
                 gemm.append((p[1], float(p[2]), float(p[3]), float(p[4])))
+            elif p[0].startswith("gemm-"):
+                gemm_opt.append((p[0][len("gemm-"):], p[1], float(p[2]), float(p[3])))
             elif p[0] == "torch-gemm":
                 tgemm[p[1]] = float(p[2])
     out()
@@ -118,6 +124,10 @@ def main(argv):
         extra = f"; OpenBLAS via torch {tgemm[shape]:.1f} GFLOP/s ({100 * tgemm[shape] / peak:.0f}%)" \
             if shape in tgemm else ""
         out(f"  {shape}: spark-nmt {med:.1f} GFLOP/s = {pct:.1f}% of peak {peak:.1f} (best {best:.1f}){extra}")
+    for route, shape, med, best in gemm_opt:
+        fl = next((g[1] for g in gemm if g[0] == shape), None)
+        out(f"  {shape} {route} (int ops counted as FLOPs): {med:.1f} G/s (best {best:.1f})"
+            + (f" = {med / fl:.2f}x float" if fl else ""))
 
     # ---- headline --------------------------------------------------------------------------
     def ratio_of(mode):
@@ -126,6 +136,25 @@ def main(argv):
         return j["tps"] / p["tps"] if j and p else float("nan")
 
     rg, rb = ratio_of("greedy"), ratio_of("beam4")
+
+    def fast_of(mode):
+        p = res.get(("pytorch",) + HEADLINE + (mode,))
+        best = max((res[(e,) + HEADLINE + (mode,)]["tps"] for e in OPT_IN if (e,) + HEADLINE + (mode,) in res),
+                   default=None)
+        return (best / p["tps"], ) if best and p else (float("nan"), )
+
+    fg, fb = fast_of("greedy")[0], fast_of("beam4")[0]
+    if OPT_IN:
+        out()
+        out(f"Opt-in modes (opus-mt-sized, batch {HEADLINE[1]}, {HEADLINE[2]} thread), tokens/s:")
+        for e in OPT_IN:
+            for mode in ("greedy", "beam4"):
+                j = res.get((e,) + HEADLINE + (mode,))
+                p = res.get(("pytorch",) + HEADLINE + (mode,))
+                x = res.get(("spark-nmt",) + HEADLINE + (mode,))
+                if j:
+                    out(f"  {e} {mode}: {j['tps']:.1f}" + (f" = {j['tps'] / p['tps']:.2f}x PyTorch" if p else "")
+                        + (f", {j['tps'] / x['tps']:.2f}x exact mode" if x else ""))
 
     # ---- FP32 ceiling of the headline configuration at the measured FMA peak -----------------------
     ceiling = {}
@@ -146,7 +175,7 @@ def main(argv):
             ceil = peak * 1e9 * tokens / flop
             j = res.get(("spark-nmt",) + HEADLINE + (mode,))
             p = res.get(("pytorch",) + HEADLINE + (mode,))
-            ceiling[mode] = (ceil, j["tps"] if j else None, p["tps"] if p else None, flop / tokens / 1e6)
+            ceiling[mode] = (ceil, j["tps"] if j else float("nan"), p["tps"] if p else float("nan"), flop / tokens / 1e6)
         out()
         out(f"FP32 ceiling at the measured FMA peak {peak:.1f} GFLOP/s (opus-mt-sized, batch {HEADLINE[1]}, "
             f"{HEADLINE[2]} thread, 30 source and 30 target tokens):")
@@ -155,6 +184,25 @@ def main(argv):
             out(f"  {mode}: {mflop:.0f} MFLOP per counted token -> ceiling {ceil:.0f} tokens/s; spark-nmt "
                 f"{jt:.0f} ({100 * jt / ceil:.0f}% of it), PyTorch {pt:.0f} ({100 * pt / ceil:.0f}%); "
                 f"{target}x PyTorch would be {target * pt:.0f} ({100 * target * pt / ceil:.0f}% of the ceiling)")
+
+    # ---- quality cost of each weight mode (QualityBench) ------------------------------------------
+    quality = []
+    if a.quality and os.path.exists(a.quality):
+        with open(a.quality) as f:
+            for line in f:
+                p = line.rstrip("\n").split("\t")
+                if p[0] == "quality":
+                    quality.append(dict(weights=p[1], search=p[2], n=int(p[3]), bleu=float(p[4]), tps=float(p[5]),
+                                        resident=int(p[6]), fp32=int(p[7]), same=int(p[8])))
+    if quality:
+        out()
+        out(f"Weight modes on the sample model, test_2016_flickr ({quality[0]['n']} sentences), 1 thread, batch 32:")
+        exact_bleu = {q["search"]: q["bleu"] for q in quality if q["weights"] == "float"}
+        for q in quality:
+            d = q["bleu"] - exact_bleu.get(q["search"], q["bleu"])
+            out(f"  {q['weights']:<5} {q['search']:<6}: BLEU {q['bleu']:.2f} ({d:+.2f} vs exact), {q['tps']:.1f} tokens/s, "
+                f"{q['same']}/{q['n']} identical to exact, resident {q['resident'] / 1e6:.2f} MB = "
+                f"{q['resident'] / q['fp32']:.3f}x FP32")
 
     # ---- allocation per decoding step -----------------------------------------------------------------
     allocs = []
@@ -170,8 +218,10 @@ def main(argv):
             out(f"  {mode}, batch {b}: {per_step:.0f} bytes per step (one step's logits alone: {logits} bytes)")
 
     # ---- chart -------------------------------------------------------------------------------
-    series = ["spark-nmt 1T", "PyTorch 1T", "spark-nmt 2T", "PyTorch 2T"]
-    colors = [(31, 119, 180), (255, 127, 14), (120, 170, 220), (255, 190, 120)]
+    series = ["spark-nmt 1T", "PyTorch 1T", "spark-nmt 2T", "PyTorch 2T"] + [f"{e} 1T" for e in OPT_IN]
+    colors = {"spark-nmt 1T": "#1f77b4", "PyTorch 1T": "#ff7f0e", "spark-nmt 2T": "#78aadc", "PyTorch 2T": "#ffbe78"}
+    for i, e in enumerate(OPT_IN):
+        colors[f"{e} 1T"] = ["#2ca02c", "#9467bd", "#8c564b"][i % 3]
     panels = []
     for model in sorted({r[0] for r in rows}, key=lambda m: m != "sample"):
         for mode in ("greedy", "beam4"):
@@ -183,10 +233,28 @@ def main(argv):
                                     ("spark-nmt 2T", "spark-nmt", 2), ("PyTorch 2T", "pytorch", 2)):
                 vals[name] = [res[(engine, model, b, t, mode)]["tps"] if (engine, model, b, t, mode) in res
                               else None for b in batches]
-            short = "SAMPLE MODEL" if model == "sample" else "OPUS-MT-SIZED (RANDOM)"
+            short = "Sample model" if model == "sample" else "opus-mt-sized (random)"
             panels.append((f"{short}, {mode}", [str(b) for b in batches], vals))
+    if OPT_IN:  # the opt-in panel: headline configuration, exact vs each opt-in mode vs PyTorch
+        vals = {"spark-nmt 1T": [], "PyTorch 1T": []}
+        for e in OPT_IN:
+            vals[f"{e} 1T"] = []
+        for mode in ("greedy", "beam4"):
+            for name, engine in [("spark-nmt 1T", "spark-nmt"), ("PyTorch 1T", "pytorch")] + \
+                    [(f"{e} 1T", e) for e in OPT_IN]:
+                k = (engine,) + HEADLINE + (mode,)
+                vals[name].append(res[k]["tps"] if k in res else None)
+        panels.append((f"Opt-in modes: opus-mt-sized, batch {HEADLINE[1]}, 1 thread", ["greedy", "beam4"], vals))
     os.makedirs(os.path.dirname(os.path.abspath(a.png)), exist_ok=True)
-    png_chart.grouped_bars(a.png, "TARGET TOKENS/S (Y) BY BATCH SIZE: SPARK-NMT VS PYTORCH", panels, series, colors)
+    chart.grouped_bars(a.png, "Target tokens/s by batch size: spark-nmt vs PyTorch", panels, series, colors)
+
+    def pct(mode):
+        if mode not in ceiling:
+            return "nan"
+        ceil, jt = ceiling[mode][0], ceiling[mode][1]
+        return f"{100 * jt / ceil:.0f}"
+
+    ceiling_line = f"ceiling greedy={pct('greedy')}% beam4={pct('beam4')}%"
 
     # ---- markdown ------------------------------------------------------------------------------
     md = []
@@ -333,6 +401,8 @@ def main(argv):
     md.extend(printed)
     md.append("")
     md.append(f"ratio greedy={rg:.2f} beam4={rb:.2f}")
+    md.append(ceiling_line)
+    md.append(f"fast greedy={fg:.2f} beam4={fb:.2f}")
     md.append("```")
     with open(a.md, "w") as f:
         f.write("\n".join(md) + "\n")
@@ -340,6 +410,8 @@ def main(argv):
     print()
     print(f"wrote {a.md} and {a.png}")
     print(f"ratio greedy={rg:.2f} beam4={rb:.2f}")
+    print(ceiling_line)
+    print(f"fast greedy={fg:.2f} beam4={fb:.2f}")
 
 
 if __name__ == "__main__":

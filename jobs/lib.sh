@@ -14,9 +14,13 @@ case $NMT_PROFILE in
 esac
 
 # Builds the line's classes, slim jar and classpath.txt when missing or older than the sources.
+# The slim jar is the stamp: every `mvn package` rewrites it (classpath.txt keeps its old time
+# when its content is unchanged), and package also writes classpath.txt (pom.xml).
 nmt_build() {
-  local stamp="$NMT_TARGET/classpath.txt"
-  if [[ ! -f $stamp || -n $(find "$NMT_ROOT/pom.xml" "$NMT_ROOT/src/main" -newer "$stamp" -print -quit 2>/dev/null) ]]; then
+  local jars=("$NMT_TARGET"/spark-nmt-spark*_"$NMT_SCALA"-*.jar)
+  local stamp=${jars[0]}
+  if [[ ! -f $stamp || ! -f $NMT_TARGET/classpath.txt \
+        || -n $(find "$NMT_ROOT/pom.xml" "$NMT_ROOT/src/main" -newer "$stamp" -print -quit 2>/dev/null) ]]; then
     echo "spark-nmt: building $NMT_PROFILE (mvn -P$NMT_PROFILE package -DskipTests) ..." >&2
     (cd "$NMT_ROOT" && mvn -q -B "-P$NMT_PROFILE" -DskipTests package \
       && mvn -q -B "-P$NMT_PROFILE" dependency:build-classpath -Dmdep.includeScope=compile \

@@ -2,6 +2,7 @@ package io.sparknmt.decode;
 
 import io.sparknmt.kernel.KernelProvider;
 import io.sparknmt.kernel.Kernels;
+import io.sparknmt.kernel.WeightFormat;
 import io.sparknmt.model.SentenceRejectedException;
 import io.sparknmt.model.EncoderOutput;
 import io.sparknmt.model.GenerationConfig;
@@ -47,9 +48,14 @@ public final class Translator implements AutoCloseable {
 
     /** Builds the runnable translator from a bundle: packs the weights for {@code kernels}, opens SentencePiece. */
     public static Translator of(ModelBundle bundle, Kernels kernels) {
+        return of(bundle, kernels, WeightFormat.FLOAT);
+    }
+
+    /** As {@link #of(ModelBundle, Kernels)}, with the linear weights kept in {@code weights}. */
+    public static Translator of(ModelBundle bundle, Kernels kernels, WeightFormat weights) {
         MarianTokenizer tokenizer = new MarianTokenizer(bundle.sourceSpm(), bundle.targetSpm(), bundle.vocab(),
                 bundle.targetVocab());
-        return new Translator(bundle.newModel(kernels), tokenizer, bundle.generation(), bundle.maxSourceTokens());
+        return new Translator(bundle.newModel(kernels, weights), tokenizer, bundle.generation(), bundle.maxSourceTokens());
     }
 
     /** The model as the searches see it. */
@@ -67,6 +73,11 @@ public final class Translator implements AutoCloseable {
             return m;
         }
         throw new IllegalStateException("this translator runs a " + model.getClass().getSimpleName() + ", not a MarianModel");
+    }
+
+    /** Bytes of the weights the model keeps resident (its packed form), or -1 when it does not say. */
+    public long residentBytes() {
+        return model instanceof MarianModel m ? m.residentBytes() : -1;
     }
 
     public MarianTokenizer tokenizer() {

@@ -31,7 +31,9 @@ public final class KernelThreads implements AutoCloseable {
     private float[] x;
     private int xOff;
     private int m;
-    private PackedWeight.FloatPanels w;
+    private PackedWeight w;
+    private short[] xq;  // int8 weights: the activation rows, quantized once by the owner
+    private float[] xs;
     private float[] bias;
     private float[] y;
     private int yOff;
@@ -100,6 +102,18 @@ public final class KernelThreads implements AutoCloseable {
     /** Runs {@code kernels.linearPanels} over all panels, split across the group. Owner thread only. */
     void linear(VectorKernels kernels, float[] x, int xOff, int m, PackedWeight.FloatPanels w, float[] bias, float[] y, int yOff,
                 int panels) {
+        linear(kernels, x, xOff, m, w, bias, y, yOff, panels, null, null);
+    }
+
+    /**
+     * Runs {@code kernels.linearPart} over {@code panels} units of work (float panels, or groups of
+     * int8 weight rows over the activations {@code xq} quantized by the owner), split across the
+     * group. Owner thread only.
+     */
+    void linear(VectorKernels kernels, float[] x, int xOff, int m, PackedWeight w, float[] bias, float[] y, int yOff,
+                int panels, short[] xq, float[] xs) {
+        this.xq = xq;
+        this.xs = xs;
         this.kernels = kernels;
         this.x = x;
         this.xOff = xOff;
@@ -116,7 +130,7 @@ public final class KernelThreads implements AutoCloseable {
             LockSupport.unpark(h.thread);
         }
         try {
-            kernels.linearPanels(x, xOff, m, w, bias, y, yOff, from(0), from(1));
+            kernels.linearPart(x, xOff, m, w, bias, y, yOff, xq, xs, from(0), from(1));
         } finally {
             // Also when the owner's own part threw: the helpers are still writing into y, and the
             // caller may reuse y (or retry the batch) as soon as this returns.
@@ -156,7 +170,7 @@ public final class KernelThreads implements AutoCloseable {
                     done = seq;
                     idle = 0;
                     try {
-                        kernels.linearPanels(x, xOff, m, w, bias, y, yOff, from(part), from(part + 1));
+                        kernels.linearPart(x, xOff, m, w, bias, y, yOff, xq, xs, from(part), from(part + 1));
                     } catch (Throwable t) {
                         failure = t;
                     } finally {

@@ -19,6 +19,15 @@ public interface Kernels {
     PackedWeight pack(float[] w, int n, int k);
 
     /**
+     * As {@link #pack(float[], int, int)} in {@code format}: {@link WeightFormat#FLOAT} packs the
+     * values as they are, {@link WeightFormat#INT8} quantizes each output row
+     * ({@link Int8Kernels#quantize}).
+     */
+    default PackedWeight pack(float[] w, int n, int k, WeightFormat format) {
+        return format == WeightFormat.INT8 ? Int8Kernels.quantize(w, n, k) : pack(w, n, k);
+    }
+
+    /**
      * {@code y[m, n] = x[m, k] . W^T + bias}; {@code bias} may be null. {@code x} rows start at
      * {@code xOff} with stride {@code k}; {@code y} rows start at {@code yOff} with stride {@code n}.
      */

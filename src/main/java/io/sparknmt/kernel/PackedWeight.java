@@ -9,13 +9,23 @@ package io.sparknmt.kernel;
  * with per-row scales) is a new record beside it, a new case in each kernel's {@code linear},
  * and a new pair of twins in the kernel tests, not a flag threaded through the kernels.
  */
-public sealed interface PackedWeight permits PackedWeight.FloatPanels {
+public sealed interface PackedWeight permits PackedWeight.FloatPanels, PackedWeight.Int8Rows {
 
     /** Output features (rows of the checkpoint tensor). */
     int n();
 
     /** Input features. */
     int k();
+
+    /**
+     * Copies row {@code row} of the weight (output feature {@code row}, all {@code k} input
+     * features) into {@code out[off, off + k)}, exactly as the checkpoint holds it: so a tied
+     * embedding table can be read from the packed {@code lm_head} instead of being kept twice.
+     */
+    void copyRow(int row, float[] out, int off);
+
+    /** Bytes of the arrays this weight holds (its resident size). */
+    long bytes();
 
     /**
      * float32 values.
@@ -30,6 +40,59 @@ public sealed interface PackedWeight permits PackedWeight.FloatPanels {
             if (n <= 0 || k <= 0) {
                 throw new IllegalArgumentException("weight shape must be positive, got [" + n + ", " + k + "]");
             }
+        }
+
+        @Override
+        public void copyRow(int row, float[] out, int off) {
+            if (row < 0 || row >= n) {
+                throw new IndexOutOfBoundsException("row " + row + " of a weight with " + n + " rows");
+            }
+            if (panel == 0) {
+                System.arraycopy(data, row * k, out, off, k);
+                return;
+            }
+            int base = (row / panel) * k * panel + row % panel;
+            for (int kk = 0; kk < k; kk++) {
+                out[off + kk] = data[base + kk * panel];
+            }
+        }
+
+        @Override
+        public long bytes() {
+            return 4L * data.length;
+        }
+    }
+
+    /**
+     * int8 values with one float scale per output row ({@code w[j][p] ~ q[j][p] * scales[j]},
+     * {@code scales[j] = max|w[j]| / 127}), row-major {@code [n, k]}: {@link Int8Kernels}.
+     */
+    record Int8Rows(int n, int k, byte[] data, float[] scales) implements PackedWeight {
+        public Int8Rows {
+            if (n <= 0 || k <= 0) {
+                throw new IllegalArgumentException("weight shape must be positive, got [" + n + ", " + k + "]");
+            }
+            if (data.length != (long) n * k || scales.length != n) {
+                throw new IllegalArgumentException("int8 weight [" + n + ", " + k + "] has " + data.length
+                        + " values and " + scales.length + " scales");
+            }
+        }
+
+        @Override
+        public void copyRow(int row, float[] out, int off) {
+            if (row < 0 || row >= n) {
+                throw new IndexOutOfBoundsException("row " + row + " of a weight with " + n + " rows");
+            }
+            float s = scales[row];
+            int o = row * k;
+            for (int kk = 0; kk < k; kk++) {
+                out[off + kk] = data[o + kk] * s;
+            }
+        }
+
+        @Override
+        public long bytes() {
+            return data.length + 4L * scales.length;
         }
     }
 }

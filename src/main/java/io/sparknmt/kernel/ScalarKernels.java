@@ -23,6 +23,10 @@ public final class ScalarKernels implements Kernels {
 
     @Override
     public void linear(float[] x, int xOff, int m, PackedWeight weight, float[] bias, float[] y, int yOff) {
+        if (weight instanceof PackedWeight.Int8Rows q) {
+            Int8Kernels.linearBlocked(x, xOff, m, q, bias, y, yOff); // equals linearScalar exactly
+            return;
+        }
         if (!(weight instanceof PackedWeight.FloatPanels w)) {
             throw new IllegalArgumentException("no " + name() + " kernel for weights of kind " + weight.getClass().getSimpleName());
         }

@@ -1,6 +1,10 @@
 package io.sparknmt.kernel;
 
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -32,6 +36,11 @@ final class VectorKernels implements Kernels {
      */
     static final int MR = L >= 16 ? 8 : 4;
 
+    /** int8 path: L int lanes, fed by L bytes of weights and L shorts of activations. */
+    private static final VectorSpecies<Integer> IS = VectorSpecies.of(int.class, S.vectorShape());
+    private static final VectorSpecies<Short> SS = L * 16 >= 64 ? VectorSpecies.of(short.class, VectorShape.forBitSize(L * 16)) : null;
+    private static final VectorSpecies<Byte> BS = L * 8 >= 64 ? VectorSpecies.of(byte.class, VectorShape.forBitSize(L * 8)) : null;
+
     @Override
     public String name() {
         return "vector(" + S.vectorBitSize() + "-bit, " + L + " lanes)";
@@ -59,6 +68,14 @@ final class VectorKernels implements Kernels {
 
     @Override
     public void linear(float[] x, int xOff, int m, PackedWeight weight, float[] bias, float[] y, int yOff) {
+        if (weight instanceof PackedWeight.Int8Rows q) {
+            if (BS == null || SS == null) {
+                Int8Kernels.linearBlocked(x, xOff, m, q, bias, y, yOff);
+            } else {
+                int8Linear(x, xOff, m, q, bias, y, yOff);
+            }
+            return;
+        }
         if (!(weight instanceof PackedWeight.FloatPanels w)) {
             throw new IllegalArgumentException("no " + name() + " kernel for weights of kind " + weight.getClass().getSimpleName());
         }
@@ -448,5 +465,100 @@ final class VectorKernels implements Kernels {
             sum += acc[j];
         }
         return sum;
+    }
+
+    /**
+     * int8 weights x int16 activations: the integer sums of {@link Int8Kernels}, so the result
+     * equals its scalar twin exactly. Four weight rows at a time (4 x k bytes, in L1) serve every
+     * activation row of the call: the weights stream once per call whatever {@code m}. Each lane
+     * widens bytes and shorts to int and accumulates {@code k / L} products.
+     */
+    void int8Linear(float[] x, int xOff, int m, PackedWeight.Int8Rows w, float[] bias, float[] y, int yOff) {
+        int n = w.n();
+        int k = w.k();
+        Object[] bufs = Int8Kernels.buffers(m, k);
+        short[] xq = (short[]) bufs[0];
+        float[] xs = (float[]) bufs[1];
+        Int8Kernels.quantizeRows(x, xOff, m, k, xq, xs);
+        int groups = (n + 3) / 4;
+        KernelThreads group = KernelThreads.group();
+        if (group != null && (long) m * n * k >= KernelThreads.MIN_PARALLEL_MACS && groups > 1) {
+            group.linear(this, x, xOff, m, w, bias, y, yOff, groups, xq, xs);
+        } else {
+            int8Rows(xq, xs, m, w, bias, y, yOff, 0, n);
+        }
+    }
+
+    /** One thread's part of a linear call: float panels {@code [u0, u1)} or int8 rows {@code [4 u0, 4 u1)}. */
+    void linearPart(float[] x, int xOff, int m, PackedWeight w, float[] bias, float[] y, int yOff, short[] xq, float[] xs,
+                    int u0, int u1) {
+        if (w instanceof PackedWeight.Int8Rows q) {
+            int8Rows(xq, xs, m, q, bias, y, yOff, 4 * u0, Math.min(q.n(), 4 * u1));
+        } else {
+            linearPanels(x, xOff, m, (PackedWeight.FloatPanels) w, bias, y, yOff, u0, u1);
+        }
+    }
+
+    /** Output columns {@code [j0, j1)} of an int8 linear over activations already quantized. */
+    static void int8Rows(short[] xq, float[] xs, int m, PackedWeight.Int8Rows w, float[] bias, float[] y, int yOff,
+                         int j0, int j1) {
+        int n = w.n();
+        int k = w.k();
+        byte[] q = w.data();
+        float[] sw = w.scales();
+        int kv = k - k % L;
+        int j = j0;
+        for (; j + 4 <= j1; j += 4) {
+            int w0 = j * k;
+            int w1 = w0 + k;
+            int w2 = w1 + k;
+            int w3 = w2 + k;
+            for (int i = 0; i < m; i++) {
+                int xo = i * k;
+                IntVector a0 = IntVector.zero(IS);
+                IntVector a1 = a0;
+                IntVector a2 = a0;
+                IntVector a3 = a0;
+                for (int p = 0; p < kv; p += L) {
+                    IntVector xv = (IntVector) ShortVector.fromArray(SS, xq, xo + p).convertShape(VectorOperators.S2I, IS, 0);
+                    a0 = a0.add(xv.mul((IntVector) ByteVector.fromArray(BS, q, w0 + p).convertShape(VectorOperators.B2I, IS, 0)));
+                    a1 = a1.add(xv.mul((IntVector) ByteVector.fromArray(BS, q, w1 + p).convertShape(VectorOperators.B2I, IS, 0)));
+                    a2 = a2.add(xv.mul((IntVector) ByteVector.fromArray(BS, q, w2 + p).convertShape(VectorOperators.B2I, IS, 0)));
+                    a3 = a3.add(xv.mul((IntVector) ByteVector.fromArray(BS, q, w3 + p).convertShape(VectorOperators.B2I, IS, 0)));
+                }
+                int s0 = a0.reduceLanes(VectorOperators.ADD);
+                int s1 = a1.reduceLanes(VectorOperators.ADD);
+                int s2 = a2.reduceLanes(VectorOperators.ADD);
+                int s3 = a3.reduceLanes(VectorOperators.ADD);
+                for (int p = kv; p < k; p++) {
+                    int v = xq[xo + p];
+                    s0 += v * q[w0 + p];
+                    s1 += v * q[w1 + p];
+                    s2 += v * q[w2 + p];
+                    s3 += v * q[w3 + p];
+                }
+                int yo = yOff + i * n + j;
+                y[yo] = Int8Kernels.output(s0, xs[i], sw[j], bias, j);
+                y[yo + 1] = Int8Kernels.output(s1, xs[i], sw[j + 1], bias, j + 1);
+                y[yo + 2] = Int8Kernels.output(s2, xs[i], sw[j + 2], bias, j + 2);
+                y[yo + 3] = Int8Kernels.output(s3, xs[i], sw[j + 3], bias, j + 3);
+            }
+        }
+        for (; j < j1; j++) {
+            int w0 = j * k;
+            for (int i = 0; i < m; i++) {
+                int xo = i * k;
+                IntVector a0 = IntVector.zero(IS);
+                for (int p = 0; p < kv; p += L) {
+                    IntVector xv = (IntVector) ShortVector.fromArray(SS, xq, xo + p).convertShape(VectorOperators.S2I, IS, 0);
+                    a0 = a0.add(xv.mul((IntVector) ByteVector.fromArray(BS, q, w0 + p).convertShape(VectorOperators.B2I, IS, 0)));
+                }
+                int s0 = a0.reduceLanes(VectorOperators.ADD);
+                for (int p = kv; p < k; p++) {
+                    s0 += xq[xo + p] * q[w0 + p];
+                }
+                y[yOff + i * n + j] = Int8Kernels.output(s0, xs[i], sw[j], bias, j);
+            }
+        }
     }
 }

@@ -4,6 +4,9 @@ import static io.sparknmt.model.TensorNames.*;
 
 import io.sparknmt.kernel.FloatArrays;
 import io.sparknmt.kernel.Kernels;
+import io.sparknmt.kernel.PackedWeight;
+import io.sparknmt.kernel.WeightFormat;
+import java.util.IdentityHashMap;
 
 /**
  * The Marian encoder-decoder, built once from {@link MarianWeights} with weights packed for the
@@ -15,24 +18,41 @@ public final class MarianModel implements TranslationModel {
     private final SpecialIds specialIds;
     private final LogitsView output;
     private final Kernels kernels;
-    private final float[] encEmbed;   // [V_src, d]
-    private final float[] decEmbed;   // [V_tgt, d]
-    private final float[] encPos;     // [maxPositions, d]
-    private final float[] decPos;     // [maxPositions, d]
+    private final WeightFormat format;
+    // Embedding rows [V, d]: the packed lm_head itself where the checkpoint ties them (one
+    // resident copy of the vocabulary matrix), else the table as stored (panel 0: row-major).
+    private final PackedWeight encEmbed;
+    private final PackedWeight decEmbed;
+    private final PositionTable encPos; // [maxPositions, d], rows built as inputs reach them
+    private final PositionTable decPos; // [maxPositions, d]
     private final float embedScale;
     private final EncoderLayer[] encoder;
     private final DecoderLayer[] decoder;
     private final Linear lmHead;      // [V_tgt, d] + final_logits_bias
+    /** Every array the model holds, once each: its resident size ({@link #residentBytes}). */
+    private final IdentityHashMap<Object, Long> resident = new IdentityHashMap<>();
 
     public MarianModel(MarianWeights w, Kernels kernels) {
+        this(w, kernels, WeightFormat.FLOAT);
+    }
+
+    /**
+     * Builds the model with every linear weight (lm_head included) kept in {@code format}; with
+     * {@link WeightFormat#INT8} a tied embedding's lookups read the dequantized rows of the int8
+     * lm_head (one copy), an untied table stays float.
+     */
+    public MarianModel(MarianWeights w, Kernels kernels, WeightFormat format) {
+        this.format = format;
         this.config = w.config();
         this.kernels = kernels;
         MarianConfig c = config;
         int d = c.dModel();
-        this.encEmbed = w.get(ENCODER_EMBED);
-        this.decEmbed = w.get(DECODER_EMBED);
-        this.encPos = w.get(ENCODER_POSITIONS);
-        this.decPos = w.get(DECODER_POSITIONS);
+        float[] lmHeadSource = w.get(LM_HEAD);
+        this.lmHead = track(new Linear(kernels, lmHeadSource, c.decoderVocabSize(), d, w.get(FINAL_LOGITS_BIAS), format));
+        this.encEmbed = embeddingRows(w.get(ENCODER_EMBED), lmHeadSource, c.vocabSize(), d);
+        this.decEmbed = embeddingRows(w.get(DECODER_EMBED), lmHeadSource, c.decoderVocabSize(), d);
+        this.encPos = w.positions(ENCODER_POSITIONS); // lazily built sinusoids are not counted as resident
+        this.decPos = w.positions(DECODER_POSITIONS);
         this.embedScale = c.scaleEmbedding() ? (float) Math.sqrt(d) : 1f;
         this.encoder = new EncoderLayer[c.encoderLayers()];
         for (int n = 0; n < encoder.length; n++) {
@@ -49,7 +69,6 @@ public final class MarianModel implements TranslationModel {
                     attention(w, p + CROSS_ATTN, c.decoderHeads()), norm(w, p + CROSS_ATTN_LN),
                     feedForward(w, p, c.decoderFfn()), norm(w, p + FINAL_LN));
         }
-        this.lmHead = new Linear(kernels, w.get(LM_HEAD), c.decoderVocabSize(), d, w.get(FINAL_LOGITS_BIAS));
         this.specialIds = new SpecialIds(c.padId(), c.eosId(), c.decoderStartId());
         // the whole target vocabulary; a shortlist would be a view over fewer lm_head rows
         this.output = LogitsView.full(c.decoderVocabSize());
@@ -67,11 +86,51 @@ public final class MarianModel implements TranslationModel {
     private Linear linear(MarianWeights w, String prefix) {
         float[] bias = w.get(prefix + BIAS);
         float[] weight = w.get(prefix + WEIGHT);
-        return new Linear(kernels, weight, bias.length, weight.length / bias.length, bias);
+        return track(new Linear(kernels, weight, bias.length, weight.length / bias.length, bias, format));
     }
 
-    private static LayerNorm norm(MarianWeights w, String prefix) {
-        return new LayerNorm(w.get(prefix + WEIGHT), w.get(prefix + BIAS));
+    private LayerNorm norm(MarianWeights w, String prefix) {
+        return new LayerNorm(track(w.get(prefix + WEIGHT)), track(w.get(prefix + BIAS)));
+    }
+
+    /**
+     * The rows an embedding lookup reads: the packed lm_head when the table is the same array
+     * (tied weights), so the vocabulary matrix is resident once, in the GEMM's layout.
+     */
+    private PackedWeight embeddingRows(float[] table, float[] lmHeadSource, int vocab, int d) {
+        if (table == lmHeadSource) {
+            return lmHead.weight();
+        }
+        PackedWeight rows = new PackedWeight.FloatPanels(vocab, d, table, 0);
+        resident.put(table, rows.bytes());
+        return rows;
+    }
+
+    private Linear track(Linear l) {
+        resident.put(l.weight(), l.weight().bytes());
+        track(l.bias());
+        return l;
+    }
+
+    private float[] track(float[] a) {
+        if (a != null) {
+            resident.put(a, 4L * a.length);
+        }
+        return a;
+    }
+
+    /**
+     * Bytes of the weights this model keeps (packed matrices, biases, norms, embeddings,
+     * position tables; each array once): after the build, nothing else holds the checkpoint's
+     * tensors, so this is the model's resident size. Compare {@code 4 x}
+     * {@link MarianWeights#parameterCount()}, the FP32 size.
+     */
+    public long residentBytes() {
+        long n = 0;
+        for (long b : resident.values()) {
+            n += b;
+        }
+        return n;
     }
 
     public MarianConfig config() {
@@ -110,14 +169,8 @@ public final class MarianModel implements TranslationModel {
 
     /**
      * Runs the encoder over a batch of id sequences (each already ending with {@code </s>}),
-     * right-padded to the longest, in a workspace of its own (freed by the garbage collector).
-     */
-    public EncoderOutput encode(int[][] ids) {
-        return encode(ids, new Workspace());
-    }
-
-    /**
-     * Runs the encoder in {@code ws}; the output lives in the workspace until its next encode.
+     * right-padded to the longest, in {@code ws}; the output lives in the workspace until its next
+     * encode. (There is no overload that makes a workspace: its owner must close it.)
      */
     public EncoderOutput encode(int[][] ids, Workspace ws) {
         return encode(TokenIds.of(ids), ws);
@@ -149,10 +202,11 @@ public final class MarianModel implements TranslationModel {
         ws.encHidden = FloatArrays.ensure(ws.encHidden, Math.multiplyExact(rows, config.encoderFfn()));
         ws.scratch.ensure(rows, d);
         float[] x = ws.encX; // [batch, srcLen, d]
+        float[] pos = encPos.upTo(srcLen);
         for (int b = 0; b < batch; b++) {
             for (int i = 0; i < srcLen; i++) {
                 int id = i < lengths[b] ? ids.id(b, i) : config.padId();
-                embedInto(encEmbed, config.vocabSize(), id, encPos, i, x, (b * srcLen + i) * d);
+                embedInto(encEmbed, config.vocabSize(), id, pos, i, x, (b * srcLen + i) * d);
             }
         }
         for (EncoderLayer layer : encoder) {
@@ -161,24 +215,16 @@ public final class MarianModel implements TranslationModel {
         return new EncoderOutput(x, batch, srcLen, lengths);
     }
 
-    private void embedInto(float[] table, int vocab, int id, float[] pos, int position, float[] out, int off) {
+    private void embedInto(PackedWeight table, int vocab, int id, float[] pos, int position, float[] out, int off) {
         if (id < 0 || id >= vocab) {
             throw new SentenceRejectedException("token id " + id + " is outside the vocabulary [0, " + vocab + ")");
         }
         int d = config.dModel();
-        int e = id * d;
+        table.copyRow(id, out, off);
         int p = position * d;
         for (int j = 0; j < d; j++) {
-            out[off + j] = table[e + j] * embedScale + pos[p + j];
+            out[off + j] = out[off + j] * embedScale + pos[p + j];
         }
-    }
-
-    /**
-     * A decoder state for {@code rowCapacity} hypothesis rows over this encoder output, in a
-     * workspace of its own (its off-heap caches are freed when the garbage collector collects it).
-     */
-    public DecoderState newDecoderState(EncoderOutput enc, int rowCapacity, int expectedSteps) {
-        return newDecoderState(enc, rowCapacity, expectedSteps, new Workspace());
     }
 
     /**
@@ -217,8 +263,9 @@ public final class MarianModel implements TranslationModel {
         st.ensureTime(t);
         int d = config.dModel();
         int rows = st.rows();
+        float[] pos = decPos.upTo(t + 1);
         for (int r = 0; r < rows; r++) {
-            embedInto(decEmbed, config.decoderVocabSize(), tokens[r], decPos, t, st.x, r * d);
+            embedInto(decEmbed, config.decoderVocabSize(), tokens[r], pos, t, st.x, r * d);
         }
         for (int l = 0; l < decoder.length; l++) {
             decoder[l].stepInPlace(st.x, st, l, t);

@@ -36,6 +36,16 @@ public final class MarianWeights implements Serializable {
         return config;
     }
 
+    /**
+     * The positional table {@code name} (ENCODER_POSITIONS or DECODER_POSITIONS): the checkpoint's
+     * own when it stores one, else sinusoids built lazily.
+     */
+    public PositionTable positions(String name) {
+        float[] t = tensors.get(name);
+        return t != null ? PositionTable.stored(t, config.maxPositions(), config.dModel())
+                : PositionTable.sinusoidal(config.maxPositions(), config.dModel());
+    }
+
     public float[] get(String name) {
         float[] t = tensors.get(name);
         if (t == null) {
@@ -101,13 +111,17 @@ public final class MarianWeights implements Serializable {
                 ? st.read(biasName, 1, c.decoderVocabSize())
                 : new float[c.decoderVocabSize()]);
 
-        if ((long) c.maxPositions() * d > Integer.MAX_VALUE - 8) {
-            throw new ModelFormatException("config.json: a positional table of max_position_embeddings "
-                    + c.maxPositions() + " x d_model " + d + " does not fit one array");
+        // Positions: a stored table is checked against the sinusoids and kept; otherwise nothing is
+        // stored here and the model computes rows lazily (PositionTable), as far as inputs reach.
+        for (String name : List.of(ENCODER_POSITIONS, DECODER_POSITIONS)) {
+            if (st.has(name)) {
+                if ((long) c.maxPositions() * d > Integer.MAX_VALUE - 8) {
+                    throw new ModelFormatException(st.file() + ": tensor " + name + " of " + c.maxPositions()
+                            + " x d_model " + d + " does not fit one array");
+                }
+                t.put(name, checkedPositions(st, name, c));
+            }
         }
-        float[] table = Positions.sinusoidal(c.maxPositions(), d);
-        t.put(ENCODER_POSITIONS, checkedPositions(st, ENCODER_POSITIONS, table, c));
-        t.put(DECODER_POSITIONS, checkedPositions(st, DECODER_POSITIONS, table, c));
 
         for (int n = 0; n < c.encoderLayers(); n++) {
             String p = layer(false, n);
@@ -178,16 +192,17 @@ public final class MarianWeights implements Serializable {
                 + (names.size() > 1 ? " (or its tied aliases " + names.subList(1, names.size()) + ")" : ""));
     }
 
-    private static float[] checkedPositions(TensorSource st, String name, float[] table, MarianConfig c) {
-        if (!st.has(name)) {
-            return table;
-        }
+    private static float[] checkedPositions(TensorSource st, String name, MarianConfig c) {
         float[] stored = st.read(name, c.maxPositions(), c.dModel());
+        float[] table = new float[c.dModel()];
         for (int i = 0; i < stored.length; i++) {
+            if (i % c.dModel() == 0) {
+                Positions.sinusoidalRow(i / c.dModel(), c.dModel(), table, 0);
+            }
             // Stored tables may be F16: compare with a tolerance fitting that precision.
-            if (!(Math.abs(stored[i] - table[i]) <= 1e-2f)) { // F16/BF16 storage rounds; a wrong layout is off by O(1)
+            if (!(Math.abs(stored[i] - table[i % c.dModel()]) <= 1e-2f)) { // F16/BF16 storage rounds; a wrong layout is off by O(1)
                 throw new ModelFormatException(st.file() + ": tensor " + name + " differs from the sinusoidal table at ["
-                        + (i / c.dModel()) + ", " + (i % c.dModel()) + "]: " + stored[i] + " vs " + table[i]
+                        + (i / c.dModel()) + ", " + (i % c.dModel()) + "]: " + stored[i] + " vs " + table[i % c.dModel()]
                         + " (spark-nmt only runs Marian's static sin|cos positions)");
             }
         }

@@ -1,6 +1,7 @@
 package io.sparknmt.model;
 
 import io.sparknmt.kernel.Kernels;
+import io.sparknmt.kernel.WeightFormat;
 import io.sparknmt.model.checkpoint.Checkpoints;
 import io.sparknmt.model.checkpoint.MarianRelease;
 import java.io.IOException;
@@ -151,5 +152,10 @@ public final class ModelBundle implements Serializable {
     /** Builds the runnable model (packs the weights for {@code kernels}). */
     public MarianModel newModel(Kernels kernels) {
         return new MarianModel(weights, kernels);
+    }
+
+    /** As {@link #newModel(Kernels)}, with the linear weights (lm_head included) kept in {@code format}. */
+    public MarianModel newModel(Kernels kernels, WeightFormat format) {
+        return new MarianModel(weights, kernels, format);
     }
 }

@@ -14,18 +14,27 @@ public final class Positions {
      * @return {@code [positions, d]} row-major
      */
     public static float[] sinusoidal(int positions, int d) {
-        float[] pe = new float[positions * d];
-        int sines = (d + 1) / 2;
-        int cosines = d / 2;
+        float[] pe = new float[Math.multiplyExact(positions, d)];
         for (int pos = 0; pos < positions; pos++) {
-            for (int j = 0; j < sines; j++) {
-                double angle = pos / StrictMath.pow(10000.0, 2.0 * j / d);
-                pe[pos * d + j] = (float) StrictMath.sin(angle);
-                if (j < cosines) {
-                    pe[pos * d + sines + j] = (float) StrictMath.cos(angle);
-                }
-            }
+            sinusoidalRow(pos, d, pe, pos * d);
         }
         return pe;
+    }
+
+    /**
+     * Row {@code pos} of the table ({@code d} floats) into {@code out[off..]}: sines in the first
+     * {@code ceil(d/2)} columns, cosines in the other {@code floor(d/2)}, as transformers'
+     * MarianSinusoidalPositionalEmbedding (an odd width included).
+     */
+    public static void sinusoidalRow(int pos, int d, float[] out, int off) {
+        int sines = (d + 1) / 2;
+        int cosines = d / 2;
+        for (int j = 0; j < sines; j++) {
+            double angle = pos / StrictMath.pow(10000.0, 2.0 * j / d);
+            out[off + j] = (float) StrictMath.sin(angle);
+            if (j < cosines) {
+                out[off + sines + j] = (float) StrictMath.cos(angle);
+            }
+        }
     }
 }

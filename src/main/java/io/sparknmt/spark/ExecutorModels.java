@@ -2,6 +2,7 @@ package io.sparknmt.spark;
 
 import io.sparknmt.decode.Translator;
 import io.sparknmt.kernel.KernelProvider;
+import io.sparknmt.kernel.WeightFormat;
 import io.sparknmt.model.ModelBundle;
 import java.lang.management.ManagementFactory;
 import java.util.HashMap;
@@ -32,6 +33,7 @@ final class ExecutorModels {
     /** One broadcast's translator (or why it could not be built) and how many tasks hold it. */
     private static final class Entry {
         Translator translator;
+        WeightFormat weights;
         RuntimeException failure;
         int leases;
     }
@@ -71,40 +73,75 @@ final class ExecutorModels {
     }
 
     /** The translator of {@code model} for one task; the task closes the lease when it completes. */
-    static synchronized Lease acquire(Broadcast<ModelBundle> model) {
+    static Lease acquire(Broadcast<ModelBundle> model) {
+        return acquire(model, WeightFormat.FLOAT);
+    }
+
+    /** As {@link #acquire(Broadcast)}, with the weights kept in {@code weights} (the job's --weights). */
+    static synchronized Lease acquire(Broadcast<ModelBundle> model, WeightFormat weights) {
         long id = model.id();
         releaseIdleExcept(id);
         Entry e = CACHE.computeIfAbsent(id, k -> new Entry());
+        if (e.translator != null && e.weights != weights) { // one job, one broadcast, one --weights: a bug
+            throw new IllegalStateException("broadcast " + id + " was built with --weights " + e.weights.flag()
+                    + ", a task asks for " + weights.flag());
+        }
         if (e.failure != null) {
             throw new IllegalStateException("the model of broadcast " + id + " could not be built in this executor "
                     + "earlier: " + e.failure.getMessage(), e.failure);
         }
         if (e.translator == null) {
-            e.translator = build(model, e);
+            e.translator = build(model, weights, e);
+            e.weights = weights;
         }
         e.leases++;
         return new Lease(id, e.translator);
     }
 
-    private static Translator build(Broadcast<ModelBundle> model, Entry e) {
+    private static Translator build(Broadcast<ModelBundle> model, WeightFormat weights, Entry e) {
         long t0 = System.nanoTime();
         ModelBundle bundle = model.value(); // a failed fetch may be transient: not remembered
         long t1 = System.nanoTime();
         Translator tr;
         try {
-            tr = Translator.of(bundle, KernelProvider.get());
+            tr = Translator.of(bundle, KernelProvider.get(), weights);
         } catch (RuntimeException ex) {
             e.failure = ex; // packing the same weights fails the same way every time
             throw ex;
         }
         long t2 = System.nanoTime();
         String executor = SparkEnv.get() == null ? "?" : SparkEnv.get().executorId();
+        boolean dropped = dropLocalBroadcast(model.id(), executor);
         LOG.info("spark-nmt: broadcast model {} deserialized once in executor {} (pid {}): {} MB, {} ms to "
-                        + "deserialize, {} ms to build with {} kernels",
+                        + "deserialize, {} ms to build with {} kernels, {} weights; {} MB of packed weights resident{}",
                 bundle.fingerprint().substring(0, 12), executor, ManagementFactory.getRuntimeMXBean().getPid(),
                 bundle.approximateBytes() / (1 << 20), (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000,
-                KernelProvider.get().name());
+                KernelProvider.get().name(), weights.flag(), tr.residentBytes() / (1 << 20),
+                dropped ? ", the broadcast's float copy dropped" : "");
         return tr;
+    }
+
+    /**
+     * After the build, the packed weights are the executor's only copy: the block manager's
+     * deserialized bundle (the float tensors) and its torrent pieces (their serialized bytes) are
+     * removed from this executor, and the master is told, so peers fetch the pieces elsewhere. A
+     * later build of the same broadcast (after its translator was closed) fetches it again. On the
+     * driver (local mode) nothing is removed: the driver holds the bundle it broadcast anyway, and
+     * its block manager is the source of the pieces.
+     */
+    private static boolean dropLocalBroadcast(long id, String executor) {
+        SparkEnv env = SparkEnv.get();
+        if (env == null || "driver".equals(executor)) {
+            return false;
+        }
+        try {
+            env.blockManager().removeBroadcast(id, true);
+            return true;
+        } catch (RuntimeException ex) { // the copy stays resident; translations are unaffected
+            LOG.warn("spark-nmt: could not drop broadcast {} from executor {} after the build: {}", id, executor,
+                    ex.toString());
+            return false;
+        }
     }
 
     /** Closes the translators of other broadcasts that no running task holds. */

@@ -76,7 +76,10 @@ public final class JobOptions {
                     + "each sentence) (parquet/jsonl output).")
     boolean emitSentences;
 
-    @Option(names = "--max-input-bytes", paramLabel = "N", defaultValue = "1048576",
+    /** --max-input-bytes when not given (1 MiB: documents fit, a runaway line does not). */
+    static final long DEFAULT_MAX_INPUT_BYTES = 1L << 20;
+
+    @Option(names = "--max-input-bytes", paramLabel = "N", defaultValue = "" + DEFAULT_MAX_INPUT_BYTES,
             description = "Longest input record in bytes; a longer one is an error row holding its first 1024 bytes "
                     + "(default: ${DEFAULT-VALUE}).")
     long maxInputBytes;
@@ -174,6 +177,12 @@ public final class JobOptions {
             description = "With --incremental: commit the output and the manifest after every N input files (default: ${DEFAULT-VALUE}).")
     int commitEveryFiles;
 
+    @Option(names = "--progress-interval", paramLabel = "SECONDS", defaultValue = "10",
+            description = "Least time between two progress lines (rows done / total, tokens/s, ETA) "
+                    + "(default: ${DEFAULT-VALUE}); running tasks report with each executor heartbeat "
+                    + "(spark.executor.heartbeatInterval).")
+    double progressInterval;
+
     @Option(names = "--kernel-threads", paramLabel = "N", defaultValue = "0",
             description = "Threads that split one task's linear layers; 0 = spark.task.cpus, the CPUs Spark reserves "
                     + "per task (default: ${DEFAULT-VALUE}). Several 1-thread tasks usually beat fewer wider ones.")
@@ -184,11 +193,21 @@ public final class JobOptions {
                     + "larger batches are split (default: ${DEFAULT-VALUE}).")
     int taskMemoryMb;
 
+    @Option(names = "--weights", paramLabel = "FORMAT", defaultValue = "float",
+            description = "How executors keep the linear weights: float (exact: the checkpoint's values) or int8 "
+                    + "(opt-in: per-output-row int8, quantized at load; 0.25x the memory, translations may differ) "
+                    + "(default: ${DEFAULT-VALUE}).")
+    String weights;
+
     /** Spark settings read from the conf file, applied before the session starts. */
     final Map<String, String> sparkConf = new LinkedHashMap<>();
 
     InputFormat inputFormat() {
         return parseEnum(InputFormat.class, inputFormat, "--input-format");
+    }
+
+    io.sparknmt.kernel.WeightFormat weights() {
+        return parseEnum(io.sparknmt.kernel.WeightFormat.class, weights, "--weights");
     }
 
     OutputFormat outputFormat() {

@@ -35,6 +35,8 @@ final class JobSettings {
     private final OutputFormat outputFormat;
 
     /** Resolves what needs no model and refuses bad settings ({@link UsageException}). */
+    private final io.sparknmt.kernel.WeightFormat weights;
+
     JobSettings(JobOptions options) {
         this.o = options;
         if (o.input == null == (o.inputTable == null)) {
@@ -46,6 +48,7 @@ final class JobSettings {
         // a table is a data frame, read as parquet input is and written as parquet output is
         this.inputFormat = o.inputTable != null ? InputFormat.PARQUET : options.inputFormat();
         this.outputFormat = o.outputTable != null ? OutputFormat.PARQUET : options.outputFormat();
+        this.weights = options.weights(); // a bad --weights is refused before anything is read
         if (o.outputMode != null && o.outputTable == null) {
             throw new UsageException("--output-mode needs --output-table (a directory: --overwrite)");
         }
@@ -75,7 +78,7 @@ final class JobSettings {
         if (o.splitSentences && (inputFormat == InputFormat.ARROW || outputFormat == OutputFormat.ARROW)) {
             throw new UsageException("--split-sentences needs text input and output: arrow is pre-tokenized");
         }
-        if (o.splitSentences && o.nBest > 1) {
+        if (o.splitSentences && o.nBest != null && o.nBest > 1) {
             throw new UsageException("--split-sentences translates documents: --n-best " + o.nBest + " has no meaning there");
         }
         if (o.sourceLang != null && !o.splitSentences) {
@@ -101,6 +104,9 @@ final class JobSettings {
         }
         if (o.beamSize != null && o.beamSize < 1) {
             throw new UsageException("--beam-size must be >= 1, got " + o.beamSize);
+        }
+        if (!(o.progressInterval > 0)) {
+            throw new UsageException("--progress-interval must be > 0 seconds, got " + o.progressInterval);
         }
         if (o.kernelThreads < 0) {
             throw new UsageException("--kernel-threads must be >= 0, got " + o.kernelThreads);
@@ -298,12 +304,13 @@ final class JobSettings {
 
     /**
      * {@code --n-best}: command line > conf file > the model's num_return_sequences (at most the
-     * beam size; 1 when the output format has no n_best column); between 1 and the beam size.
+     * beam size; 1 when the output format has no n_best column, and for documents); between 1 and
+     * the beam size.
      */
     int nBest(ModelBundle bundle) {
         int beams = beamSize(bundle);
         if (o.nBest == null) {
-            return nBestFormat() ? Math.min(bundle.generation().numReturnSequences(), beams) : 1;
+            return nBestFormat() && !o.splitSentences ? Math.min(bundle.generation().numReturnSequences(), beams) : 1;
         }
         if (o.nBest < 1 || o.nBest > beams) {
             throw new UsageException("--n-best must be between 1 and the beam size " + beams + ", got " + o.nBest);
@@ -422,7 +429,18 @@ final class JobSettings {
         return (long) o.taskMemoryMb << 20;
     }
 
+    /** {@code --progress-interval} in milliseconds. */
+    long progressIntervalMillis() {
+        return Math.max(1, Math.round(o.progressInterval * 1000));
+    }
+
+    /** {@code --weights}: command line > conf file > float (exact mode). */
+    io.sparknmt.kernel.WeightFormat weights() {
+        return weights;
+    }
+
     /** {@code --kernel-threads}: command line > conf file > 0 (= spark.task.cpus, resolved in the task). */
+
     int kernelThreads() {
         return o.kernelThreads;
     }
@@ -453,12 +471,14 @@ final class JobSettings {
         int batchTokens = maxBatchTokens(bundle);
         return new PartitionSettings(decodeOptions(bundle), maxIn, batchTokens, maxBatchSentences(), lang, windowRows(),
                 taskMemoryBytes(), outputFormat == OutputFormat.ARROW, kernelThreads(), splitSentences(),
-                sourceLang(bundle), emitSentences());
+                sourceLang(bundle), emitSentences(), weights());
     }
 
     /**
      * What decides the translations besides the model, hashed: a change means new work for an
-     * incremental run. (The key's layout is that of the manifests already written: keep it.)
+     * incremental run. (The key's layout is that of the manifests already written: keep it.
+     * Settings added later join the key only when they differ from their default, so that the
+     * runs already committed under the defaults stay valid.)
      */
     String optionsHash(ModelBundle bundle) {
         CorpusReader.Columns columns = columns();
@@ -489,6 +509,12 @@ final class JobSettings {
         if (o.splitSentences || columns.keep() != null) { // new settings extend the key, so older manifests stay valid
             key += "|split=" + o.splitSentences + "|srclang=" + sourceLang(bundle) + "|sentences=" + o.emitSentences
                     + "|keep=" + columns.keep();
+        }
+        if (columns.maxInputBytes() != JobOptions.DEFAULT_MAX_INPUT_BYTES) {
+            key += "|maxbytes=" + columns.maxInputBytes(); // the byte cap decides which rows are errors
+        }
+        if (weights() != io.sparknmt.kernel.WeightFormat.FLOAT) { // exact mode keeps the key of earlier manifests
+            key += "|weights=" + weights().flag();
         }
         return Digests.sha256Hex(key, 32);
     }

@@ -81,6 +81,7 @@ public class NmtTranslator extends Transformer implements DefaultParamsWritable 
     private final BooleanParam emitSentences;
     private final IntParam kernelThreads;
     private final IntParam taskMemoryMb;
+    private final Param<String> weights;
 
     public NmtTranslator() {
         this(Identifiable.randomUID("nmtTranslator"));
@@ -116,6 +117,7 @@ public class NmtTranslator extends Transformer implements DefaultParamsWritable 
         emitSentences = new BooleanParam(this, "emitSentences", "--emit-sentences: add the sentences field");
         kernelThreads = new IntParam(this, "kernelThreads", "--kernel-threads (0 = spark.task.cpus)");
         taskMemoryMb = new IntParam(this, "taskMemoryMb", "--task-memory-mb: memory budget of one task (512)");
+        weights = new Param<>(this, "weights", "--weights: float (exact) | int8 (opt-in), how executors keep the weights");
         setDefault(inputCol, "text");
         setDefault(outputCol, "translation");
     }
@@ -150,6 +152,7 @@ public class NmtTranslator extends Transformer implements DefaultParamsWritable 
     public BooleanParam emitSentences() { return emitSentences; }
     public IntParam kernelThreads() { return kernelThreads; }
     public IntParam taskMemoryMb() { return taskMemoryMb; }
+    public Param<String> weights() { return weights; }
 
     // -- setters and getters -----------------------------------------------------------------------------------
 
@@ -176,6 +179,7 @@ public class NmtTranslator extends Transformer implements DefaultParamsWritable 
     public NmtTranslator setEmitSentences(boolean v) { set(emitSentences, v); return this; }
     public NmtTranslator setKernelThreads(int v) { set(kernelThreads, v); return this; }
     public NmtTranslator setTaskMemoryMb(int v) { set(taskMemoryMb, v); return this; }
+    public NmtTranslator setWeights(String v) { set(weights, v); return this; }
 
     public String getModelPath() { return getOrDefault(modelPath); }
     public String getInputCol() { return getOrDefault(inputCol); }
@@ -211,6 +215,7 @@ public class NmtTranslator extends Transformer implements DefaultParamsWritable 
         arg(a, "--source-lang", sourceLang);
         arg(a, "--kernel-threads", kernelThreads);
         arg(a, "--task-memory-mb", taskMemoryMb);
+        arg(a, "--weights", weights);
         if (isDefined(splitSentences) && (Boolean) getOrDefault(splitSentences)) {
             a.add("--split-sentences");
         }
@@ -302,7 +307,7 @@ public class NmtTranslator extends Transformer implements DefaultParamsWritable 
         transformSchema(schema, p);
         Broadcast<ModelBundle> model = JavaSparkContext.fromSparkContext(spark.sparkContext()).broadcast(bundle);
         Dataset<Row> translated = TranslateStage.translate(asJobInput(dataset, settings), model, p,
-                isDefined(numPartitions) ? (Integer) getOrDefault(numPartitions) : null, null);
+                isDefined(numPartitions) ? (Integer) getOrDefault(numPartitions) : null, null, null, null);
         List<Column> cols = new ArrayList<>();
         for (StructField f : schema.fields()) {
             cols.add(functions.col(ROW).getField(f.name()).as(f.name(), f.metadata()));

@@ -1,6 +1,7 @@
 package io.sparknmt.spark;
 
 import io.sparknmt.decode.DecodeOptions;
+import io.sparknmt.kernel.WeightFormat;
 import java.io.Serializable;
 
 /**
@@ -19,11 +20,12 @@ import java.io.Serializable;
  * @param splitSentences    documents: split each text into sentences, translate them, join them back
  * @param sourceLang        the sentence splitter's language, or null (language-independent rules)
  * @param emitSentences     add the sentences column
+ * @param weights           how the executor keeps the linear weights (--weights; FLOAT = exact mode)
  */
 record PartitionSettings(DecodeOptions decode, int maxInputTokens, int maxBatchTokens, int maxBatchSentences,
                          String targetLang, int windowRows, long taskMemoryBytes, boolean emitTokens,
-                         int kernelThreads, boolean splitSentences, String sourceLang, boolean emitSentences)
-        implements Serializable {
+                         int kernelThreads, boolean splitSentences, String sourceLang, boolean emitSentences,
+                         WeightFormat weights) implements Serializable {
 
     int beamSize() {
         return decode.beamSize();

@@ -116,13 +116,13 @@ public final class TranslateJob implements java.util.concurrent.Callable<Integer
 
         SparkSession spark = SparkSession.builder().config(sparkConf(settings)).getOrCreate();
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-        ProgressListener progress = new ProgressListener(10_000);
+        ProgressListener progress = new ProgressListener(settings.progressIntervalMillis());
         spark.sparkContext().addSparkListener(progress);
         // Broadcast: the weights are large and read-only; each executor deserializes them once
         // and all its tasks share that copy (ExecutorModels).
         Broadcast<ModelBundle> model = jsc.broadcast(bundle);
         try {
-            TranslationRun run = new TranslationRun(spark, model, bundle, settings, partition, t0);
+            TranslationRun run = new TranslationRun(spark, model, bundle, settings, partition, t0).withProgress(progress);
             RunSummary s = settings.incremental() ? new IncrementalRun(run).run() : run.once();
             int code = exitCode(s, settings.maxErrorRate());
             summary = s.withExitCode(code);

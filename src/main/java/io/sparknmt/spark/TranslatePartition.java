@@ -20,6 +20,7 @@ import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.util.ArrowUtils;
 import org.apache.spark.util.CollectionAccumulator;
+import org.apache.spark.util.LongAccumulator;
 import org.apache.spark.util.TaskCompletionListener;
 
 /**
@@ -45,17 +46,28 @@ public final class TranslatePartition implements MapPartitionsFunction<Row, Row>
     /** The input rows' schema ({@link io.sparknmt.io.Schemas#input}): the id's type and the kept columns. */
     private final org.apache.spark.sql.types.StructType inputSchema;
 
+    /** Rows emitted and tokens generated so far, for progress (null: not counted). */
+    private final LongAccumulator rowsDone;
+    private final LongAccumulator tokensDone;
+
     TranslatePartition(Broadcast<ModelBundle> model, PartitionSettings settings, CollectionAccumulator<TaskStats> taskStats,
                        org.apache.spark.sql.types.StructType inputSchema) {
+        this(model, settings, taskStats, inputSchema, null, null);
+    }
+
+    TranslatePartition(Broadcast<ModelBundle> model, PartitionSettings settings, CollectionAccumulator<TaskStats> taskStats,
+                       org.apache.spark.sql.types.StructType inputSchema, LongAccumulator rowsDone, LongAccumulator tokensDone) {
         this.model = model;
         this.settings = settings;
         this.taskStats = taskStats;
         this.inputSchema = inputSchema;
+        this.rowsDone = rowsDone;
+        this.tokensDone = tokensDone;
     }
 
     @Override
     public Iterator<Row> call(Iterator<Row> input) {
-        ExecutorModels.Lease lease = ExecutorModels.acquire(model);
+        ExecutorModels.Lease lease = ExecutorModels.acquire(model, settings.weights());
         Translator translator = lease.translator();
         TaskContext ctx = TaskContext.get();
         String name = "spark-nmt-task-" + (ctx == null ? "driver" : ctx.taskAttemptId());
@@ -88,7 +100,7 @@ public final class TranslatePartition implements MapPartitionsFunction<Row, Row>
         if (ctx != null) {
             ctx.addTaskCompletionListener((TaskCompletionListener) c -> close.run());
         }
-        return new Rows(input, new RowCodec(translator, settings, inputSchema), runner, settings, close);
+        return new Rows(input, new RowCodec(translator, settings, inputSchema), runner, settings, close, rowsDone, tokensDone);
     }
 
     /** Pulls windows of input, emits their translated rows, closes the task's resources at the end. */
@@ -98,14 +110,19 @@ public final class TranslatePartition implements MapPartitionsFunction<Row, Row>
         private final BatchRunner runner;
         private final PartitionSettings settings;
         private final Runnable close;
+        private final LongAccumulator rowsDone;
+        private final LongAccumulator tokensDone;
         private Iterator<Row> pending = Collections.emptyIterator();
 
-        Rows(Iterator<Row> input, RowCodec codec, BatchRunner runner, PartitionSettings settings, Runnable close) {
+        Rows(Iterator<Row> input, RowCodec codec, BatchRunner runner, PartitionSettings settings, Runnable close,
+             LongAccumulator rowsDone, LongAccumulator tokensDone) {
             this.input = input;
             this.codec = codec;
             this.runner = runner;
             this.settings = settings;
             this.close = close;
+            this.rowsDone = rowsDone;
+            this.tokensDone = tokensDone;
         }
 
         @Override
@@ -133,6 +150,9 @@ public final class TranslatePartition implements MapPartitionsFunction<Row, Row>
             if (!hasNext()) {
                 throw new NoSuchElementException();
             }
+            if (rowsDone != null) {
+                rowsDone.add(1);
+            }
             return pending.next();
         }
 
@@ -146,11 +166,15 @@ public final class TranslatePartition implements MapPartitionsFunction<Row, Row>
                 it.units(todo);
             }
             todo.sort(Comparator.comparingInt(it -> it.ids.length));
+            long tokensBefore = runner.targetTokens();
             for (int start = 0; start < todo.size(); ) {
                 int end = Batches.end(i -> todo.get(i).ids.length, start, todo.size(),
                         settings.maxBatchSentences(), settings.maxBatchTokens());
                 runner.run(todo.subList(start, end));
                 start = end;
+            }
+            if (tokensDone != null) {
+                tokensDone.add(runner.targetTokens() - tokensBefore);
             }
             List<Row> out = new ArrayList<>(items.size());
             for (Item it : items) {

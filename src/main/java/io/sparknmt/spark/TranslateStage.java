@@ -8,6 +8,7 @@ import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.types.StructType;
 import org.apache.spark.util.CollectionAccumulator;
+import org.apache.spark.util.LongAccumulator;
 
 /**
  * The translation itself, shared by the CLI ({@link TranslationRun#translate}) and the DataFrame API
@@ -23,12 +24,14 @@ final class TranslateStage {
      * @param input      rows of {@link Schemas#input}
      * @param partitions partitions to translate in, or null to keep the input's partitioning (and row order)
      * @param taskStats  one entry per finished task, or null
+     * @param rowsDone   rows done, for the progress lines, or null (also tokensDone)
      */
     static Dataset<Row> translate(Dataset<Row> input, Broadcast<ModelBundle> model, PartitionSettings partition,
-                                  Integer partitions, CollectionAccumulator<TaskStats> taskStats) {
+                                  Integer partitions, CollectionAccumulator<TaskStats> taskStats,
+                                  LongAccumulator rowsDone, LongAccumulator tokensDone) {
         StructType outSchema = Schemas.output(input.schema(), partition.nBest() > 1, partition.emitTokens(),
                 partition.emitSentences());
         Dataset<Row> in = partitions == null ? input : input.repartition(partitions);
-        return in.mapPartitions(new TranslatePartition(model, partition, taskStats, input.schema()), Encoders.row(outSchema));
+        return in.mapPartitions(new TranslatePartition(model, partition, taskStats, input.schema(), rowsDone, tokensDone), Encoders.row(outSchema));
     }
 }

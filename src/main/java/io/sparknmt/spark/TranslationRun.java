@@ -16,6 +16,7 @@ import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.functions;
 import org.apache.spark.storage.StorageLevel;
 import org.apache.spark.util.CollectionAccumulator;
+import org.apache.spark.util.LongAccumulator;
 
 /**
  * One run on the driver: read the input, repartition, translate (the partition function on the
@@ -35,6 +36,8 @@ final class TranslationRun {
     private final long t0;
     private long translateNanos;
     private long rowsIn;
+    private long lastRead;       // rows in of the last read(), for the progress of its translation
+    private ProgressListener progress;
     private final Map<String, long[]> byStatus = new TreeMap<>();
     private final Map<String, long[]> executors = new TreeMap<>();
 
@@ -46,6 +49,12 @@ final class TranslationRun {
         this.settings = settings;
         this.partition = partition;
         this.t0 = t0;
+    }
+
+    /** Progress lines of the translations this run starts (the job's listener). */
+    TranslationRun withProgress(ProgressListener listener) {
+        this.progress = listener;
+        return this;
     }
 
     /** Translates everything, writes it, and reports. */
@@ -79,12 +88,13 @@ final class TranslationRun {
         Dataset<Row> rows;
         if (settings.inputTable() != null) { // files = the table's name, its rows' source_file
             Dataset<Row> table = CorpusReader.table(spark, settings.inputTable());
-            rowsIn += table.count();
+            lastRead = table.count();
             rows = CorpusReader.fromTable(table, settings.inputTable(), settings.columns());
         } else {
-            rowsIn += CorpusReader.countRecords(spark, settings.inputFormat(), files, settings.columns());
+            lastRead = CorpusReader.countRecords(spark, settings.inputFormat(), files, settings.columns());
             rows = CorpusReader.read(spark, settings.inputFormat(), files, settings.columns(), perFileIds);
         }
+        rowsIn += lastRead;
         // before any translation: an output format that cannot hold the id's or a kept column's type is exit 2
         CorpusWriter.checkCanHold(settings.outputFormat(), rows.schema());
         return rows;
@@ -94,10 +104,22 @@ final class TranslationRun {
     Dataset<Row> translate(Dataset<Row> input) {
         int partitions = settings.numPartitions(input.rdd().getNumPartitions(), spark.sparkContext().defaultParallelism());
         CollectionAccumulator<TaskStats> taskStats = spark.sparkContext().collectionAccumulator("spark-nmt task stats");
-        Dataset<Row> translated = TranslateStage.translate(input, model, partition, partitions, taskStats)
+        // Named: the Spark UI shows them per task and stage; heartbeats carry running tasks' values.
+        LongAccumulator rowsDone = spark.sparkContext().longAccumulator(ProgressListener.ROWS);
+        LongAccumulator tokensDone = spark.sparkContext().longAccumulator(ProgressListener.TOKENS);
+        Dataset<Row> translated = TranslateStage.translate(input, model, partition, partitions, taskStats, rowsDone, tokensDone)
                 .persist(StorageLevel.MEMORY_AND_DISK());
+        if (progress != null) {
+            progress.track(rowsDone, tokensDone, lastRead);
+        }
         long t = System.nanoTime();
-        translated.count(); // translate now, once; later reads hit the persisted rows
+        try {
+            translated.count(); // translate now, once; later reads hit the persisted rows
+        } finally {
+            if (progress != null) {
+                progress.finish();
+            }
+        }
         translateNanos += System.nanoTime() - t;
         for (TaskStats ts : taskStats.value()) {
             long[] acc = executors.computeIfAbsent(ts.executor(), k -> new long[2]);

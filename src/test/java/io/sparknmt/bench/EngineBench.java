@@ -12,6 +12,7 @@ import io.sparknmt.model.GenerationConfig;
 import io.sparknmt.model.MarianConfig;
 import io.sparknmt.model.MarianModel;
 import io.sparknmt.model.MarianWeights;
+import io.sparknmt.model.Workspace;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -41,7 +42,7 @@ import java.util.concurrent.Future;
  * <pre>
  * EngineBench --model DIR --name NAME --ids FILE --plan 1:16:greedy,1:16:beam4,2:16:greedy
  *             [--reps 3] [--warmup 1] [--warmup-max-rows 64] [--new-tokens 30] [--out results.tsv]
- *             [--dump DIR] [--threading intra|slices]
+ *             [--dump DIR] [--threading intra|slices] [--weights float|int8]
  * </pre>
  * A plan item is THREADS:BATCH:MODE with MODE {@code greedy} or {@code beamK}; items run in the
  * given order. Each item gets {@code --warmup} untimed runs when it has at most
@@ -62,6 +63,7 @@ public final class EngineBench {
 
     public static void main(String[] args) throws Exception {
         String model = null;
+        io.sparknmt.kernel.WeightFormat weightsFormat = io.sparknmt.kernel.WeightFormat.FLOAT;
         String name = null;
         String idsFile = null;
         String out = null;
@@ -97,6 +99,7 @@ public final class EngineBench {
                     case "slices" -> true;
                     default -> throw new IllegalArgumentException("--threading intra|slices, got " + v);
                 };
+                case "--weights" -> weightsFormat = io.sparknmt.kernel.WeightFormat.parse(v);
                 case "--reps" -> reps = Integer.parseInt(v);
                 case "--warmup" -> warmup = Integer.parseInt(v);
                 case "--new-tokens" -> newTokens = Integer.parseInt(v);
@@ -116,7 +119,9 @@ public final class EngineBench {
         MarianConfig cfg = MarianConfig.read(dir.resolve("config.json"));
         MarianWeights weights = MarianWeights.load(dir, cfg);
         Kernels kernels = KernelProvider.get();
-        MarianModel m = new MarianModel(weights, kernels);
+        MarianModel m = new MarianModel(weights, kernels, weightsFormat);
+        // results and dumps of an opt-in mode are their own engine: spark-nmt-int8
+        String engine = weightsFormat == io.sparknmt.kernel.WeightFormat.FLOAT ? "spark-nmt" : "spark-nmt-" + weightsFormat.flag();
         // EOS and pad suppressed, no forced EOS: exactly newTokens tokens per hypothesis
         GenerationConfig gen = new GenerationConfig(1, newTokens + 1, 1.0,
                 new int[] {cfg.padId(), cfg.eosId()}, -1);
@@ -167,8 +172,8 @@ public final class EngineBench {
             for (double x : times) {
                 runs.append(runs.length() == 0 ? "" : ",").append(String.format(Locale.ROOT, "%.4f", x));
             }
-            String line = String.format(Locale.ROOT, "spark-nmt\t%s\t%d\t%d\t%s\t%d\t%.4f\t%.1f\t%s",
-                    name, c.batch(), t, c.mode(), newTokens, med, tps, runs);
+            String line = String.format(Locale.ROOT, "%s\t%s\t%d\t%d\t%s\t%d\t%.4f\t%.1f\t%s",
+                    engine, name, c.batch(), t, c.mode(), newTokens, med, tps, runs);
             System.out.println(line);
             System.out.flush();
             lines.add(line);
@@ -176,7 +181,7 @@ public final class EngineBench {
                 Path d = Path.of(dump);
                 Files.createDirectories(d);
                 try (PrintWriter pw = new PrintWriter(Files.newBufferedWriter(
-                        d.resolve("spark-nmt-" + name + "-b" + c.batch() + "-t" + t + "-" + c.mode() + ".ids")))) {
+                        d.resolve(engine + "-" + name + "-b" + c.batch() + "-t" + t + "-" + c.mode() + ".ids")))) {
                     for (int[] row : result) {
                         StringBuilder sb = new StringBuilder();
                         for (int x : row) {
@@ -245,18 +250,20 @@ public final class EngineBench {
 
         /** Encode + search for one slice: what one Spark task does with one token batch. */
         int[][] runSlice(int[][] batch, int beams) {
-            EncoderOutput enc = model.encode(batch);
             DecodeOptions opt = new DecodeOptions(beams, newTokens + 1, 1.0, 1);
             int[][] out = new int[batch.length][];
-            if (beams == 1) {
-                Hypothesis[] hs = GreedySearch.run(model, gen, enc, opt);
-                for (int b = 0; b < hs.length; b++) {
-                    out[b] = hs[b].tokens();
-                }
-            } else {
-                List<List<Hypothesis>> hs = BeamSearch.run(model, gen, enc, opt);
-                for (int b = 0; b < hs.size(); b++) {
-                    out[b] = hs.get(b).get(0).tokens();
+            try (Workspace ws = new Workspace()) {
+                EncoderOutput enc = model.encode(batch, ws);
+                if (beams == 1) {
+                    Hypothesis[] hs = GreedySearch.run(model, gen, enc, opt, ws);
+                    for (int b = 0; b < hs.length; b++) {
+                        out[b] = hs[b].tokens();
+                    }
+                } else {
+                    List<List<Hypothesis>> hs = BeamSearch.run(model, gen, enc, opt, ws);
+                    for (int b = 0; b < hs.size(); b++) {
+                        out[b] = hs.get(b).get(0).tokens();
+                    }
                 }
             }
             return out;
@@ -289,11 +296,13 @@ public final class EngineBench {
             long best = Long.MAX_VALUE;
             for (int rep = 0; rep < 5; rep++) {   // the first runs warm the JIT up (interpreted vectors box)
                 long before = mx.getThreadAllocatedBytes(id);
-                EncoderOutput enc = m.encode(src);
-                if (beams == 1) {
-                    GreedySearch.run(m, g, enc, opt);
-                } else {
-                    BeamSearch.run(m, g, enc, opt);
+                try (Workspace ws = new Workspace()) {
+                    EncoderOutput enc = m.encode(src, ws);
+                    if (beams == 1) {
+                        GreedySearch.run(m, g, enc, opt, ws);
+                    } else {
+                        BeamSearch.run(m, g, enc, opt, ws);
+                    }
                 }
                 best = Math.min(best, mx.getThreadAllocatedBytes(id) - before);
             }

@@ -26,7 +26,21 @@ public final class GemmBench {
     }
 
     public static void main(String[] args) {
+        // "--weights int8": the int8 kernels on the same shapes (lines "gemm-int8"); "--kernels scalar":
+        // the plain-loop kernels (for int8, the blocked short x byte -> int loop left to C2's
+        // auto-vectorizer, vpmaddwd / vpdpwssd where it finds them) instead of the Vector API ones
+        io.sparknmt.kernel.WeightFormat format = io.sparknmt.kernel.WeightFormat.FLOAT;
         Kernels kernels = KernelProvider.get();
+        String shapesArg = null;
+        for (int i = 0; i + 1 < args.length; i += 2) {
+            switch (args[i]) {
+                case "--shapes" -> shapesArg = args[i + 1];
+                case "--weights" -> format = io.sparknmt.kernel.WeightFormat.parse(args[i + 1]);
+                case "--kernels" -> kernels = args[i + 1].equals("scalar") ? KernelProvider.scalar() : KernelProvider.get();
+                default -> throw new IllegalArgumentException("unknown argument " + args[i]);
+            }
+        }
+        String tag = format == io.sparknmt.kernel.WeightFormat.FLOAT ? "gemm" : "gemm-" + format.flag();
         // C2 first (interpreted Vector API code is ~50x slower), then the best of several ~0.2 s rounds
         for (int i = 0; i < 200; i++) {
             fmaPeak12(100_000);
@@ -37,8 +51,8 @@ public final class GemmBench {
         }
         // default: the two shapes bench/run reports; "--shapes MxKxN,..." for others (e.g. a decoder step's)
         int[][] shapes = {{512, 512, 512}, {64, 512, 2048}};
-        if (args.length == 2 && args[0].equals("--shapes")) {
-            shapes = Arrays.stream(args[1].split(","))
+        if (shapesArg != null) {
+            shapes = Arrays.stream(shapesArg.split(","))
                     .map(t -> Arrays.stream(t.split("x")).mapToInt(Integer::parseInt).toArray()).toArray(int[][]::new);
         }
         double[][] results = new double[shapes.length][];
@@ -57,7 +71,7 @@ public final class GemmBench {
             for (int i = 0; i < x.length; i++) {
                 x[i] = (float) rnd.nextGaussian();
             }
-            PackedWeight pw = kernels.pack(w, n, k);
+            PackedWeight pw = kernels.pack(w, n, k, format);
             double flop = 2.0 * m * n * k;
             int inner = Math.max(1, (int) (2e9 / flop));   // ~2 GFLOP per sample
             long warmUntil = System.nanoTime() + 1_500_000_000L;
@@ -88,7 +102,7 @@ public final class GemmBench {
         }
         System.out.printf(Locale.ROOT, "fma-peak\t%.1f\t%d\t12\t%s%n", peak, S.length(), kernels.name());
         for (double[] r : results) {
-            System.out.printf(Locale.ROOT, "gemm\t%dx%dx%d\t%.1f\t%.1f\t%.1f%n", (int) r[0], (int) r[1], (int) r[2],
+            System.out.printf(Locale.ROOT, "%s\t%dx%dx%d\t%.1f\t%.1f\t%.1f%n", tag, (int) r[0], (int) r[1], (int) r[2],
                     r[3], r[4], r[5]);
         }
     }

@@ -24,6 +24,21 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** Properties of the decoder that hold for any weights: checked on random tiny checkpoints. */
 class EngineConsistencyTest {
+    /** Workspaces a test encodes in directly; closed after each test (their owner is the test). */
+    private final List<Workspace> opened = new java.util.ArrayList<>();
+
+    private Workspace fresh() {
+        Workspace ws = new Workspace();
+        opened.add(ws);
+        return ws;
+    }
+
+    @org.junit.jupiter.api.AfterEach
+    void closeWorkspaces() {
+        opened.forEach(Workspace::close);
+        opened.clear();
+    }
+
     @TempDir
     static Path dir;
     static MarianModel fast;
@@ -105,21 +120,20 @@ class EngineConsistencyTest {
 
     @Test
     void greedyIsTheSameAloneAndInABatch() {
-        EncoderOutput all = fast.encode(sources);
-        Hypothesis[] batch = GreedySearch.run(fast, gen, all, DecodeOptions.greedy(20));
+        List<List<Hypothesis>> batch = decode(fast, sources, DecodeOptions.greedy(20));
         for (int i = 0; i < sources.length; i++) {
-            Hypothesis alone = GreedySearch.run(fast, gen, fast.encode(new int[][]{sources[i]}), DecodeOptions.greedy(20))[0];
-            assertArrayEquals(alone.tokens(), batch[i].tokens(), "sentence " + i);
-            assertEquals(alone.sumLogProb(), batch[i].sumLogProb(), 0.0, "sentence " + i);
+            Hypothesis alone = decode(fast, new int[][]{sources[i]}, DecodeOptions.greedy(20)).get(0).get(0);
+            assertArrayEquals(alone.tokens(), batch.get(i).get(0).tokens(), "sentence " + i);
+            assertEquals(alone.sumLogProb(), batch.get(i).get(0).sumLogProb(), 0.0, "sentence " + i);
         }
     }
 
     @Test
     void beamSearchIsTheSameAloneAndInABatch() {
         DecodeOptions opt = new DecodeOptions(3, 20, 1.0, 3);
-        List<List<Hypothesis>> batch = BeamSearch.run(fast, gen, fast.encode(sources), opt);
+        List<List<Hypothesis>> batch = decode(fast, sources, opt);
         for (int i = 0; i < sources.length; i++) {
-            List<Hypothesis> alone = BeamSearch.run(fast, gen, fast.encode(new int[][]{sources[i]}), opt).get(0);
+            List<Hypothesis> alone = decode(fast, new int[][]{sources[i]}, opt).get(0);
             assertEquals(alone.size(), batch.get(i).size());
             for (int h = 0; h < alone.size(); h++) {
                 assertArrayEquals(alone.get(h).tokens(), batch.get(i).get(h).tokens(), "sentence " + i + " hyp " + h);
@@ -130,7 +144,7 @@ class EngineConsistencyTest {
 
     @Test
     void beamOfOneIsGreedy() {
-        EncoderOutput enc = fast.encode(sources);
+        EncoderOutput enc = fast.encode(sources, fresh());
         Hypothesis[] greedy = GreedySearch.run(fast, gen, enc, DecodeOptions.greedy(20));
         List<List<Hypothesis>> beam1 = BeamSearch.run(fast, gen, enc, new DecodeOptions(1, 20, 1.0, 1));
         for (int i = 0; i < sources.length; i++) {
@@ -144,7 +158,7 @@ class EngineConsistencyTest {
 
     @Test
     void beamScoresAreSortedAndNormalisedByLength() {
-        List<List<Hypothesis>> out = BeamSearch.run(fast, gen, fast.encode(sources), new DecodeOptions(4, 20, 1.0, 4));
+        List<List<Hypothesis>> out = BeamSearch.run(fast, gen, fast.encode(sources, fresh()), new DecodeOptions(4, 20, 1.0, 4));
         for (List<Hypothesis> hs : out) {
             for (int h = 0; h < hs.size(); h++) {
                 Hypothesis x = hs.get(h);
@@ -168,13 +182,13 @@ class EngineConsistencyTest {
         MarianModel m = favouring(5, "favours-5");
         GenerationConfig noForcedEos = new GenerationConfig(gen.numBeams(), gen.maxLength(), gen.lengthPenalty(),
                 gen.badTokenIds(), -1);
-        for (Hypothesis x : GreedySearch.run(m, noForcedEos, m.encode(sources), DecodeOptions.greedy(3))) {
+        for (Hypothesis x : GreedySearch.run(m, noForcedEos, m.encode(sources, fresh()), DecodeOptions.greedy(3))) {
             assertFalse(x.finished(), "cut at max length, so not finished");
             assertArrayEquals(new int[]{5, 5}, x.tokens());
         }
         // with forced_eos_token_id the last position is </s>: finished, one token before it
         assertEquals(0, gen.forcedEosId());
-        for (Hypothesis x : GreedySearch.run(m, gen, m.encode(sources), DecodeOptions.greedy(3))) {
+        for (Hypothesis x : GreedySearch.run(m, gen, m.encode(sources, fresh()), DecodeOptions.greedy(3))) {
             assertTrue(x.finished(), "forced </s> at max length");
             assertArrayEquals(new int[]{5}, x.tokens());
         }
@@ -187,7 +201,7 @@ class EngineConsistencyTest {
         // without the bad-words mask this model says nothing but pad: the check below can fail
         GenerationConfig unmasked = new GenerationConfig(gen.numBeams(), gen.maxLength(), gen.lengthPenalty(),
                 new int[0], gen.forcedEosId());
-        Hypothesis[] raw = GreedySearch.run(m, unmasked, m.encode(sources), DecodeOptions.greedy(20));
+        Hypothesis[] raw = GreedySearch.run(m, unmasked, m.encode(sources, fresh()), DecodeOptions.greedy(20));
         assertEquals(pad, raw[0].tokens()[0], "the favoured pad wins when unmasked");
         assertArrayEquals(new int[]{pad}, gen.badTokenIds());
         for (DecodeOptions opt : List.of(DecodeOptions.greedy(20), new DecodeOptions(3, 20, 1.0, 3))) {
@@ -204,8 +218,8 @@ class EngineConsistencyTest {
 
     @Test
     void scalarAndVectorKernelsAgree() {
-        EncoderOutput a = fast.encode(sources);
-        EncoderOutput b = scalar.encode(sources);
+        EncoderOutput a = fast.encode(sources, fresh());
+        EncoderOutput b = scalar.encode(sources, fresh());
         for (int i = 0; i < a.hidden().length; i++) {
             assertEquals(b.hidden()[i], a.hidden()[i], 1e-4f, "encoder output " + i);
         }

@@ -69,16 +69,18 @@ class ParityTest {
         double worst = 0;
         for (int s = 0; s < sentences; s++) {
             JsonNode row = meta.get("rows").get(s);
-            EncoderOutput enc = model.encode(new int[][]{ints(row.get("src_ids"))});
-            DecoderState st = model.newDecoderState(enc, 1, steps);
-            model.startDecoding(st, new int[]{0});
-            for (int t = 0; t < steps; t++) {
-                int[] prefix = ints(row.get("prefix_ids_per_step").get(t));
-                model.decodeStep(st, new int[]{prefix[prefix.length - 1]});
-                float[] got = st.logits();
-                int base = (s * steps + t) * vocab;
-                for (int v = 0; v < vocab; v++) {
-                    worst = Math.max(worst, Math.abs(got[v] - buf.getFloat(4 * (base + v))));
+            try (io.sparknmt.model.Workspace ws = new io.sparknmt.model.Workspace()) {
+                EncoderOutput enc = model.encode(new int[][]{ints(row.get("src_ids"))}, ws);
+                DecoderState st = model.newDecoderState(enc, 1, steps, ws);
+                model.startDecoding(st, new int[]{0});
+                for (int t = 0; t < steps; t++) {
+                    int[] prefix = ints(row.get("prefix_ids_per_step").get(t));
+                    model.decodeStep(st, new int[]{prefix[prefix.length - 1]});
+                    float[] got = st.logits();
+                    int base = (s * steps + t) * vocab;
+                    for (int v = 0; v < vocab; v++) {
+                        worst = Math.max(worst, Math.abs(got[v] - buf.getFloat(4 * (base + v))));
+                    }
                 }
             }
         }

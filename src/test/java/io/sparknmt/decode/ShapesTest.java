@@ -383,10 +383,16 @@ class ShapesTest {
         int maxLength = c.get("generation").get("max_length").asInt();
         for (JsonNode r : c.get("rows")) {
             int[][] src = {ints(r.get("src_ids"))};
-            Hypothesis g = GreedySearch.run(model, gen, model.encode(src), DecodeOptions.greedy(maxLength))[0];
+            Hypothesis g;
+            Hypothesis b;
+            try (Workspace ws = new Workspace()) {
+                g = GreedySearch.run(model, gen, model.encode(src, ws), DecodeOptions.greedy(maxLength), ws)[0];
+            }
+            try (Workspace ws = new Workspace()) {
+                b = BeamSearch.run(model, gen, model.encode(src, ws), new DecodeOptions(4, maxLength, 1.0, 1), ws).get(0).get(0);
+            }
             assertArrayEquals(ints(r.get("greedy_ids")), withEos(g, cfg.eosId()));
             assertEquals(r.get("greedy_score").asDouble(), g.score(), TOL);
-            Hypothesis b = BeamSearch.run(model, gen, model.encode(src), new DecodeOptions(4, maxLength, 1.0, 1)).get(0).get(0);
             assertArrayEquals(ints(r.get("beam4_ids")), withEos(b, cfg.eosId()));
             assertEquals(r.get("beam4_score").asDouble(), b.score(), TOL);
         }

@@ -1,6 +1,7 @@
 package io.sparknmt.model;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -41,7 +42,56 @@ class MarianWeightsTest {
     @ValueSource(booleans = {true, false})
     void positionsPresentOrAbsentGiveTheSameTable(boolean present) throws IOException {
         MarianWeights w = load(TinyModels.Spec.small().withPositions(present));
-        assertArrayEquals(Positions.sinusoidal(64, 16), w.get(TensorNames.ENCODER_POSITIONS), 1e-6f);
+        float[] table = w.positions(TensorNames.ENCODER_POSITIONS).upTo(64);
+        assertArrayEquals(Positions.sinusoidal(64, 16), java.util.Arrays.copyOf(table, 64 * 16), 1e-6f);
+        assertEquals(present, w.positions(TensorNames.DECODER_POSITIONS).isStored());
+    }
+
+    /** Sinusoids are built as far as inputs reach, never for every max_position_embeddings row. */
+    @Test
+    void sinusoidsAreBuiltLazilyAndExactly() throws Exception {
+        PositionTable t = PositionTable.sinusoidal(MarianConfig.MAX_POSITIONS, 1024);
+        assertEquals(0, t.rowsBuilt(), "nothing before the first input");
+        float[] first = t.upTo(10);
+        assertTrue(t.rowsBuilt() >= 10 && t.rowsBuilt() <= 64, "rows built " + t.rowsBuilt());
+        float[] full = Positions.sinusoidal(300, 1024);
+        float[] grown = t.upTo(300);
+        assertTrue(t.rowsBuilt() >= 300 && t.rowsBuilt() < 1024, "rows built " + t.rowsBuilt());
+        assertArrayEquals(full, java.util.Arrays.copyOf(grown, 300 * 1024), 0f);
+        assertArrayEquals(java.util.Arrays.copyOf(first, 10 * 1024), java.util.Arrays.copyOf(grown, 10 * 1024), 0f);
+        // Many threads growing one table all see complete rows.
+        PositionTable shared = PositionTable.sinusoidal(4096, 64);
+        float[] expect = Positions.sinusoidal(4096, 64);
+        java.util.List<Thread> threads = new java.util.ArrayList<>();
+        java.util.concurrent.atomic.AtomicReference<Throwable> failed = new java.util.concurrent.atomic.AtomicReference<>();
+        for (int k = 0; k < 8; k++) {
+            int seed = k;
+            Thread th = new Thread(() -> {
+                java.util.Random r = new java.util.Random(seed);
+                try {
+                    for (int i = 0; i < 200; i++) {
+                        int n = 1 + r.nextInt(4096);
+                        float[] a = shared.upTo(n);
+                        int row = r.nextInt(n);
+                        for (int j = 0; j < 64; j++) {
+                            if (a[row * 64 + j] != expect[row * 64 + j]) {
+                                throw new AssertionError("row " + row + " col " + j);
+                            }
+                        }
+                    }
+                } catch (Throwable e) {
+                    failed.set(e);
+                }
+            });
+            threads.add(th);
+            th.start();
+        }
+        for (Thread th : threads) {
+            th.join();
+        }
+        assertEquals(null, failed.get());
+        IllegalArgumentException past = assertThrows(IllegalArgumentException.class, () -> shared.upTo(4097));
+        assertTrue(past.getMessage().contains("max_position_embeddings 4096"), past.getMessage());
     }
 
     @ParameterizedTest

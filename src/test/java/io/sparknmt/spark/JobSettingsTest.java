@@ -91,6 +91,15 @@ class JobSettingsTest {
         assertEquals(h, JobSettings.parse(base("--num-partitions", "3", "--kernel-threads", "1")).optionsHash(bundle));
         assertNotEquals(h, JobSettings.parse(base("--beam-size", "2")).optionsHash(bundle));
         assertNotEquals(h, JobSettings.parse(base("--max-input-tokens", "100")).optionsHash(bundle));
+        // The byte cap decides which rows are errors; its default keeps the hashes of earlier runs.
+        assertNotEquals(h, JobSettings.parse(base("--max-input-bytes", "1000")).optionsHash(bundle));
+        assertEquals(h, JobSettings.parse(base("--max-input-bytes", "1048576")).optionsHash(bundle));
+        // exact mode keeps the hash of the manifests written before --weights; int8 is new work
+        assertEquals(h, JobSettings.parse(base("--weights", "float")).optionsHash(bundle));
+        assertNotEquals(h, JobSettings.parse(base("--weights", "int8")).optionsHash(bundle));
+        assertEquals(io.sparknmt.kernel.WeightFormat.INT8,
+                JobSettings.parse(base("--weights", "INT8")).partitionSettings(bundle).weights());
+        assertEquals(io.sparknmt.kernel.WeightFormat.FLOAT, JobSettings.parse(base()).partitionSettings(bundle).weights());
         assertEquals(32, h.length());
     }
 
@@ -109,6 +118,7 @@ class JobSettingsTest {
             {"--split-sentences", "--n-best", "2"}, {"--source-lang", "en"},
             {"--keep-columns", "a", "--input-format", "jsonl", "--output-format", "text"},
             {"--keep-columns", "a", "--input-format", "text"},
+            {"--weights", "int4"},
         };
         for (String[] b : bad) {
             String[] args = new String[6 + b.length];
