@@ -834,6 +834,26 @@ public final class CorpusReader {
         return !n.startsWith("_") && !n.startsWith(".");
     }
 
+    /** A table of the session's catalog; one that does not exist is an {@link InputException} (exit 4). */
+    public static Dataset<Row> table(SparkSession spark, String name) {
+        try {
+            if (!spark.catalog().tableExists(name)) {
+                throw new InputException("input table " + name + " does not exist in the session's catalog ("
+                        + spark.conf().get("spark.sql.catalogImplementation", "in-memory") + ")");
+            }
+            return spark.table(name);
+        } catch (InputException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw new InputException("input table " + name + " cannot be read: " + e.getMessage());
+        }
+    }
+
+    /** The rows of a table ({@link #table}) as parquet input's, {@code name} as their source file. */
+    public static Dataset<Row> fromTable(Dataset<Row> table, String name, Columns columns) {
+        return fromFrame(table, columns, "table " + name).withColumn(Schemas.SOURCE_FILE, functions.lit(name));
+    }
+
     /**
      * Parquet: the id column as it is (any type), the text column (cast to string), the kept columns
      * as they are. A null id is an error row (id -1 - n for long ids, null for other types); without an

@@ -45,6 +45,18 @@ public final class CorpusWriter {
                 || t instanceof org.apache.spark.sql.types.StructType || t instanceof org.apache.spark.sql.types.BinaryType);
     }
 
+    /** Before anything is translated: {@code error-if-exists} and a table that exists is a usage error (exit 2). */
+    public static void checkTable(org.apache.spark.sql.SparkSession spark, String table, SaveMode mode) {
+        if (mode == SaveMode.ErrorIfExists && spark.catalog().tableExists(table)) {
+            throw new UsageException("output table " + table + " already exists (--output-mode append or overwrite)");
+        }
+    }
+
+    /** Writes the rows as the parquet output into a table of the session's catalog ({@code saveAsTable}, columns by name). */
+    public static void writeTable(Dataset<Row> rows, String table, SaveMode mode) {
+        rows.drop(Schemas.RECORD).write().mode(mode).format("parquet").saveAsTable(table);
+    }
+
     public static void write(Dataset<Row> rows, OutputFormat format, String output, boolean overwrite) {
         SaveMode mode = overwrite ? SaveMode.Overwrite : SaveMode.ErrorIfExists;
         Dataset<Row> all = rows;

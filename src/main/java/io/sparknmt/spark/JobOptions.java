@@ -20,11 +20,25 @@ public final class JobOptions {
                     + "(file:, hdfs:, s3a:); or a hub id org/name[@revision] resolved offline in the local Hugging Face cache.")
     String model;
 
-    @Option(names = "--input", required = true, paramLabel = "PATH", description = "Input file, directory or glob.")
+    @Option(names = "--input", paramLabel = "PATH", description = "Input file, directory or glob (or --input-table).")
     String input;
 
-    @Option(names = "--output", required = true, paramLabel = "DIR", description = "Output directory (must not exist unless --overwrite).")
+    @Option(names = "--input-table", paramLabel = "NAME",
+            description = "Input table of the session's catalog ([db.]table; e.g. the Hive metastore with "
+                    + "spark.sql.catalogImplementation=hive), read as parquet input is: --text-column, --id-column, "
+                    + "--keep-columns. Instead of --input.")
+    String inputTable;
+
+    @Option(names = "--output", paramLabel = "DIR", description = "Output directory (must not exist unless --overwrite) (or --output-table).")
     String output;
+
+    @Option(names = "--output-table", paramLabel = "NAME",
+            description = "Output table of the session's catalog, written as the parquet output (saveAsTable). Instead of --output.")
+    String outputTable;
+
+    @Option(names = "--output-mode", paramLabel = "MODE",
+            description = "With --output-table: append | overwrite | error-if-exists (default: error-if-exists).")
+    String outputMode;
 
     @Option(names = "--input-format", paramLabel = "FMT", defaultValue = "text",
             description = "text | tsv | csv | jsonl | parquet | arrow (default: ${DEFAULT-VALUE}).")

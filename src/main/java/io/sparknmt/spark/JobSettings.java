@@ -39,9 +39,28 @@ final class JobSettings {
 
     JobSettings(JobOptions options) {
         this.o = options;
-        this.inputFormat = options.inputFormat();
-        this.outputFormat = options.outputFormat();
+        if (o.input == null == (o.inputTable == null)) {
+            throw new UsageException(o.input == null ? "give --input or --input-table" : "--input and --input-table: give one");
+        }
+        if (o.output == null == (o.outputTable == null)) {
+            throw new UsageException(o.output == null ? "give --output or --output-table" : "--output and --output-table: give one");
+        }
+        // a table is a data frame, read as parquet input is and written as parquet output is
+        this.inputFormat = o.inputTable != null ? InputFormat.PARQUET : options.inputFormat();
+        this.outputFormat = o.outputTable != null ? OutputFormat.PARQUET : options.outputFormat();
         this.weights = options.weights(); // a bad --weights is refused before anything is read
+        if (o.outputMode != null && o.outputTable == null) {
+            throw new UsageException("--output-mode needs --output-table (a directory: --overwrite)");
+        }
+        if (o.outputTable != null && o.overwrite) {
+            throw new UsageException("--output-table: use --output-mode overwrite, not --overwrite");
+        }
+        if (o.outputMode != null) {
+            outputMode();
+        }
+        if (o.incremental && (o.inputTable != null || o.outputTable != null)) {
+            throw new UsageException("--incremental works on files: not with --input-table or --output-table");
+        }
         if (o.nBest != null && o.nBest > 1 && !nBestFormat()) {
             throw new UsageException("--n-best " + o.nBest + " needs --output-format parquet or jsonl");
         }
@@ -147,14 +166,45 @@ final class JobSettings {
         return o.model;
     }
 
-    /** {@code --input}: command line > conf file. Required. */
+    /** {@code --input}: command line > conf file. Required unless --input-table. */
     String input() {
         return o.input;
     }
 
-    /** {@code --output}: command line > conf file. Required. */
+    /** {@code --output}: command line > conf file. Required unless --output-table. */
     String output() {
         return o.output;
+    }
+
+    /** {@code --input-table}: command line > conf file > none (null); instead of --input. */
+    String inputTable() {
+        return o.inputTable;
+    }
+
+    /** {@code --output-table}: command line > conf file > none (null); instead of --output. */
+    String outputTable() {
+        return o.outputTable;
+    }
+
+    /** What the summary calls the input: the path, or {@code table NAME}. */
+    String inputName() {
+        return o.input != null ? o.input : "table " + o.inputTable;
+    }
+
+    /** What the summary calls the output: the path, or {@code table NAME}. */
+    String outputName() {
+        return o.output != null ? o.output : "table " + o.outputTable;
+    }
+
+    /** {@code --output-mode} of --output-table: command line > conf file > error-if-exists. */
+    org.apache.spark.sql.SaveMode outputMode() {
+        String m = o.outputMode == null ? "error-if-exists" : o.outputMode.trim().toLowerCase(java.util.Locale.ROOT);
+        return switch (m) {
+            case "append" -> org.apache.spark.sql.SaveMode.Append;
+            case "overwrite" -> org.apache.spark.sql.SaveMode.Overwrite;
+            case "error-if-exists" -> org.apache.spark.sql.SaveMode.ErrorIfExists;
+            default -> throw new UsageException("--output-mode must be append, overwrite or error-if-exists, got " + o.outputMode);
+        };
     }
 
     /** {@code --overwrite}: command line > conf file > false. */

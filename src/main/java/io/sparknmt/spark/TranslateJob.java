@@ -97,8 +97,10 @@ public final class TranslateJob implements java.util.concurrent.Callable<Integer
         JobSettings settings = new JobSettings(opts);
         // Before the model is loaded: an output that exists, or one that --overwrite must never delete.
         org.apache.hadoop.conf.Configuration hadoop = JobSettings.hadoopConf(sparkConf(settings));
-        OutputGuard.check(hadoop, settings.output(), settings.overwrite(),
-                settings.incremental(), List.of(settings.input(), settings.model()));
+        if (settings.output() != null) { // a table's mode is checked against the catalog (TranslationRun)
+            List<String> inputs = settings.input() == null ? List.of(settings.model()) : List.of(settings.input(), settings.model());
+            OutputGuard.check(hadoop, settings.output(), settings.overwrite(), settings.incremental(), inputs);
+        }
         long t0 = System.nanoTime();
         java.nio.file.Path modelDir = ModelFetcher.localDirectory(settings.model(), hadoop);
         ModelBundle bundle;

@@ -11,11 +11,9 @@ import java.util.Map;
 import java.util.TreeMap;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Dataset;
-import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.functions;
-import org.apache.spark.sql.types.StructType;
 import org.apache.spark.storage.StorageLevel;
 import org.apache.spark.util.CollectionAccumulator;
 import org.apache.spark.util.LongAccumulator;
@@ -71,11 +69,19 @@ final class TranslationRun {
 
     /** Translates everything, writes it, and reports. */
     RunSummary once() {
-        String[] files = CorpusReader.files(spark, settings.input());
+        if (settings.outputTable() != null) {
+            CorpusWriter.checkTable(spark, settings.outputTable(), settings.outputMode());
+        }
+        String[] files = settings.inputTable() != null ? new String[]{settings.inputTable()}
+                : CorpusReader.files(spark, settings.input());
         Dataset<Row> translated = translate(read(files, false));
         try {
             Map<String, Map<String, long[]>> perFile = stats(translated);
-            CorpusWriter.write(translated, settings.outputFormat(), settings.output(), settings.overwrite());
+            if (settings.outputTable() != null) {
+                CorpusWriter.writeTable(translated, settings.outputTable(), settings.outputMode());
+            } else {
+                CorpusWriter.write(translated, settings.outputFormat(), settings.output(), settings.overwrite());
+            }
             commitMemory(); // the output is committed: now its new translations join the memory
             List<RunSummary.InputReport> inputs = new ArrayList<>();
             for (String f : files) {
@@ -90,9 +96,16 @@ final class TranslationRun {
     /** The rows of {@code files}; {@code perFileIds}: ids count from 0 in each file (incremental runs). */
     Dataset<Row> read(String[] files, boolean perFileIds) {
         // rows in: the raw records counted apart from the parsed rows, so that a reader losing a row shows
-        lastRead = CorpusReader.countRecords(spark, settings.inputFormat(), files, settings.columns());
+        Dataset<Row> rows;
+        if (settings.inputTable() != null) { // files = the table's name, its rows' source_file
+            Dataset<Row> table = CorpusReader.table(spark, settings.inputTable());
+            lastRead = table.count();
+            rows = CorpusReader.fromTable(table, settings.inputTable(), settings.columns());
+        } else {
+            lastRead = CorpusReader.countRecords(spark, settings.inputFormat(), files, settings.columns());
+            rows = CorpusReader.read(spark, settings.inputFormat(), files, settings.columns(), perFileIds);
+        }
         rowsIn += lastRead;
-        Dataset<Row> rows = CorpusReader.read(spark, settings.inputFormat(), files, settings.columns(), perFileIds);
         // before any translation: an output format that cannot hold the id's or a kept column's type is exit 2
         CorpusWriter.checkCanHold(settings.outputFormat(), rows.schema());
         return rows;
@@ -101,8 +114,6 @@ final class TranslationRun {
     /** Repartitions, translates (persisted: the statistics and the write read the same rows). */
     Dataset<Row> translate(Dataset<Row> input) {
         int partitions = settings.numPartitions(input.rdd().getNumPartitions(), spark.sparkContext().defaultParallelism());
-        StructType outSchema = Schemas.output(input.schema(), partition.nBest() > 1, partition.emitTokens(),
-                partition.emitSentences());
         CollectionAccumulator<TaskStats> taskStats = spark.sparkContext().collectionAccumulator("spark-nmt task stats");
         // Named: the Spark UI shows them per task and stage; heartbeats carry running tasks' values.
         LongAccumulator rowsDone = spark.sparkContext().longAccumulator(ProgressListener.ROWS);
@@ -118,9 +129,8 @@ final class TranslationRun {
             plan = new DedupPlan(spark, model, partition, taskStats, rowsDone, tokensDone);
             translated = plan.translate(input, partitions, memory == null ? null : memory.lookup(spark));
         } else {
-            translated = input.repartition(partitions)
-                    .mapPartitions(new TranslatePartition(model, partition, taskStats, input.schema(), rowsDone, tokensDone),
-                            Encoders.row(outSchema));
+            // the --no-dedup path is NmtTranslator's (TranslateStage: no action, so streams work too)
+            translated = TranslateStage.translate(input, model, partition, partitions, taskStats, rowsDone, tokensDone);
         }
         translated = translated.persist(StorageLevel.MEMORY_AND_DISK());
         long t = System.nanoTime();
@@ -216,7 +226,7 @@ final class TranslationRun {
     }
 
     RunSummary summary(List<RunSummary.InputReport> inputs, long skippedRows) {
-        return new RunSummary(settings.input(), settings.output(), bundle.fingerprint(), spark.sparkContext().applicationId(),
+        return new RunSummary(settings.inputName(), settings.outputName(), bundle.fingerprint(), spark.sparkContext().applicationId(),
                 spark.sparkContext().master(), rowsIn, Map.copyOf(byStatus), List.copyOf(inputs), skippedRows,
                 Map.copyOf(executors), translateNanos, System.nanoTime() - t0, 0, units);
     }
