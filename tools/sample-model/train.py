@@ -265,6 +265,9 @@ def main():
     ap.add_argument("--warmup", type=int, default=800)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--bf16", action="store_true",
+                    help="bfloat16 autocast for the forward pass (master weights and Adam stay float32); "
+                         "about 6x faster on CPUs with AMX or AVX512-BF16")
     ap.add_argument("--init-from", help="continue from an exported model directory: its SentencePiece "
                     "models, vocab.json and weights are reused (the tokenizers stay the same)")
     ap.add_argument("--start-step", type=int, default=0,
@@ -307,8 +310,9 @@ def main():
     for epoch in range(args.max_epochs):
         model.train(); tot, n = 0.0, 0
         for src, tin, tout in batches(pairs, args.max_tokens, pad):
-            logits = model(src, tin)
-            loss = F.cross_entropy(logits.view(-1, V), tout.view(-1), ignore_index=-100,
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
+                logits = model(src, tin)
+            loss = F.cross_entropy(logits.float().view(-1, V), tout.view(-1), ignore_index=-100,
                                    label_smoothing=0.1)
             opt.zero_grad(); loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

@@ -50,6 +50,8 @@ final class DedupPlan {
     private final CollectionAccumulator<TaskStats> taskStats;
     private final LongAccumulator rowsDone;
     private final LongAccumulator tokensDone;
+    /** Persist the outcomes (for {@link #stats} and the memory), or compute them as the output is read. */
+    private final boolean keepOutcomes;
 
     /** What the last {@link #translate} left for the summary and the memory. */
     Dataset<Row> outcomes;
@@ -57,6 +59,13 @@ final class DedupPlan {
 
     DedupPlan(SparkSession spark, Broadcast<ModelBundle> model, PartitionSettings partition,
               CollectionAccumulator<TaskStats> taskStats, LongAccumulator rowsDone, LongAccumulator tokensDone) {
+        this(spark, model, partition, taskStats, rowsDone, tokensDone, true);
+    }
+
+    DedupPlan(SparkSession spark, Broadcast<ModelBundle> model, PartitionSettings partition,
+              CollectionAccumulator<TaskStats> taskStats, LongAccumulator rowsDone, LongAccumulator tokensDone,
+              boolean keepOutcomes) {
+        this.keepOutcomes = keepOutcomes;
         this.spark = spark;
         this.model = model;
         this.partition = partition;
@@ -68,10 +77,13 @@ final class DedupPlan {
     /**
      * The output rows of {@code input} in {@code partitions} partitions (not yet computed);
      * {@code memory} (or null): the translation memory's entries to reuse ({@link TranslationMemory#lookup}).
+     * With {@code partitions} null, the input's own partitions and row order are kept; the input is then
+     * computed twice (the requests, then the assembly), so it must give the same rows both times.
      */
-    Dataset<Row> translate(Dataset<Row> input, int partitions, Dataset<Row> memory) {
+    Dataset<Row> translate(Dataset<Row> input, Integer partitions, Dataset<Row> memory) {
         // one RDD, read twice (the requests, then the assembly): the repartition's shuffle runs once
-        JavaRDD<Row> rows = input.repartition(partitions).javaRDD();
+        JavaRDD<Row> rows = (partitions == null ? input : input.repartition(partitions)).javaRDD();
+        int spread = partitions != null ? partitions : Math.max(rows.getNumPartitions(), spark.sparkContext().defaultParallelism());
         Dataset<Row> distinct = spark.createDataFrame(rows.mapPartitions(new UnitRequests(model, partition, input.schema())), Units.REQUEST)
                 .groupBy(Units.KEY)
                 .agg(functions.first(Units.IDS).as(Units.IDS), functions.collect_list(Units.PART).as(Units.PARTS),
@@ -92,9 +104,12 @@ final class DedupPlan {
                     .select(Units.KEY, Units.IDS, Units.PARTS, Units.OCCURRENCES);
         }
         decoded = spark.sparkContext().longAccumulator("spark-nmt units decoded");
-        Dataset<Row> translated = distinct.repartition(partitions)
+        Dataset<Row> translated = distinct.repartition(spread)
                 .mapPartitions(new TranslateUnits(model, partition, taskStats, decoded, rowsDone, tokensDone), Encoders.row(Units.OUTCOME));
-        outcomes = (reused == null ? translated : translated.unionByName(reused)).persist(StorageLevel.MEMORY_AND_DISK());
+        outcomes = reused == null ? translated : translated.unionByName(reused);
+        if (keepOutcomes) {
+            outcomes = outcomes.persist(StorageLevel.MEMORY_AND_DISK());
+        }
 
         JavaPairRDD<Integer, byte[]> routed = outcomes.javaRDD().flatMapToPair(new Route())
                 .partitionBy(new ExactPartitioner(rows.getNumPartitions()));
@@ -122,7 +137,7 @@ final class DedupPlan {
 
     /** Drops what {@link #translate} persisted. */
     void release() {
-        if (outcomes != null) {
+        if (outcomes != null && keepOutcomes) {
             outcomes.unpersist();
         }
     }
@@ -131,12 +146,18 @@ final class DedupPlan {
     static final class Route implements PairFlatMapFunction<Row, Integer, byte[]> {
         private static final long serialVersionUID = 1L;
 
+        // by position in Units.OUTCOME: rows straight from TranslateUnits (outcomes not persisted) carry no schema
+        private static final int KEY = Units.OUTCOME.fieldIndex(Units.KEY);
+        private static final int RESULT = Units.OUTCOME.fieldIndex(Units.RESULT);
+        private static final int FAIL_STATUS = Units.OUTCOME.fieldIndex(Units.FAIL_STATUS);
+        private static final int FAIL_MESSAGE = Units.OUTCOME.fieldIndex(Units.FAIL_MESSAGE);
+        private static final int PARTS = Units.OUTCOME.fieldIndex(Units.PARTS);
+
         @Override
         public Iterator<Tuple2<Integer, byte[]>> call(Row r) {
-            byte[] v = Units.routed(r.getString(r.fieldIndex(Units.KEY)),
-                    r.isNullAt(r.fieldIndex(Units.RESULT)) ? null : (byte[]) r.get(r.fieldIndex(Units.RESULT)),
-                    r.getAs(Units.FAIL_STATUS), r.getAs(Units.FAIL_MESSAGE));
-            List<Integer> parts = r.getList(r.fieldIndex(Units.PARTS));
+            byte[] v = Units.routed(r.getString(KEY), r.isNullAt(RESULT) ? null : (byte[]) r.get(RESULT),
+                    r.getString(FAIL_STATUS), r.getString(FAIL_MESSAGE));
+            List<Integer> parts = r.getList(PARTS);
             List<Tuple2<Integer, byte[]>> out = new ArrayList<>(parts.size());
             for (int p : parts) {
                 out.add(new Tuple2<>(p, v));

@@ -42,8 +42,12 @@ import org.apache.spark.sql.types.StructType;
  * <p>Every decoding and batching option of the job is a Param of the same name in camel case
  * ({@code --beam-size}: {@code beamSize}); an unset Param is the job's default (mostly the model's
  * generation_config.json). The Params are turned into the job's own command line and resolved and
- * checked by its {@link JobSettings}, and the rows go through the job's {@link TranslateStage}: the two
- * cannot drift. A bad setting is an {@link UsageException} at transform time, a bad model a
+ * checked by its {@link JobSettings}, and the rows go through the job's own stages: {@link DedupPlan} on a
+ * batch Dataset (each distinct source unit decoded once, the input's partitions and order kept;
+ * {@code dedup=false} is the job's {@code --no-dedup}), {@link TranslateStage} on a stream: the two cannot
+ * drift. {@code translationMemory} is the job's {@code --translation-memory} (batch only: on a stream, transform
+ * each micro-batch in {@code foreachBatch}); with it, {@code transform} decodes the new units at once and adds
+ * them to the memory before it returns. A bad setting is an {@link UsageException} at transform time, a bad model a
  * {@link io.sparknmt.model.ModelFormatException}.
  *
  * <p>The model is loaded and checked on the driver once per model path and JVM, and broadcast at each
@@ -82,6 +86,8 @@ public class NmtTranslator extends Transformer implements DefaultParamsWritable 
     private final IntParam kernelThreads;
     private final IntParam taskMemoryMb;
     private final Param<String> weights;
+    private final BooleanParam dedup;
+    private final Param<String> translationMemory;
 
     public NmtTranslator() {
         this(Identifiable.randomUID("nmtTranslator"));
@@ -118,6 +124,11 @@ public class NmtTranslator extends Transformer implements DefaultParamsWritable 
         kernelThreads = new IntParam(this, "kernelThreads", "--kernel-threads (0 = spark.task.cpus)");
         taskMemoryMb = new IntParam(this, "taskMemoryMb", "--task-memory-mb: memory budget of one task (512)");
         weights = new Param<>(this, "weights", "--weights: float (exact) | int8 (opt-in), how executors keep the weights");
+        dedup = new BooleanParam(this, "dedup", "each distinct source unit decoded once in a batch Dataset (true; "
+                + "false = --no-dedup). A streaming Dataset is always translated row by row");
+        translationMemory = new Param<>(this, "translationMemory", "--translation-memory: reuse the units this memory "
+                + "holds for this model and these options, and add the ones decoded (batch Datasets; on a stream, "
+                + "transform each micro-batch in foreachBatch)");
         setDefault(inputCol, "text");
         setDefault(outputCol, "translation");
     }
@@ -153,6 +164,8 @@ public class NmtTranslator extends Transformer implements DefaultParamsWritable 
     public IntParam kernelThreads() { return kernelThreads; }
     public IntParam taskMemoryMb() { return taskMemoryMb; }
     public Param<String> weights() { return weights; }
+    public BooleanParam dedup() { return dedup; }
+    public Param<String> translationMemory() { return translationMemory; }
 
     // -- setters and getters -----------------------------------------------------------------------------------
 
@@ -180,6 +193,8 @@ public class NmtTranslator extends Transformer implements DefaultParamsWritable 
     public NmtTranslator setKernelThreads(int v) { set(kernelThreads, v); return this; }
     public NmtTranslator setTaskMemoryMb(int v) { set(taskMemoryMb, v); return this; }
     public NmtTranslator setWeights(String v) { set(weights, v); return this; }
+    public NmtTranslator setDedup(boolean v) { set(dedup, v); return this; }
+    public NmtTranslator setTranslationMemory(String v) { set(translationMemory, v); return this; }
 
     public String getModelPath() { return getOrDefault(modelPath); }
     public String getInputCol() { return getOrDefault(inputCol); }
@@ -222,6 +237,10 @@ public class NmtTranslator extends Transformer implements DefaultParamsWritable 
         if (isDefined(emitSentences) && (Boolean) getOrDefault(emitSentences)) {
             a.add("--emit-sentences");
         }
+        if (isDefined(dedup) && !(Boolean) getOrDefault(dedup)) {
+            a.add("--no-dedup");
+        }
+        arg(a, "--translation-memory", translationMemory);
         return a;
     }
 
@@ -306,8 +325,20 @@ public class NmtTranslator extends Transformer implements DefaultParamsWritable 
         StructType schema = dataset.schema();
         transformSchema(schema, p);
         Broadcast<ModelBundle> model = JavaSparkContext.fromSparkContext(spark.sparkContext()).broadcast(bundle);
-        Dataset<Row> translated = TranslateStage.translate(asJobInput(dataset, settings), model, p,
-                isDefined(numPartitions) ? (Integer) getOrDefault(numPartitions) : null, null, null, null);
+        Integer partitions = isDefined(numPartitions) ? (Integer) getOrDefault(numPartitions) : null;
+        Dataset<Row> input = asJobInput(dataset, settings);
+        Dataset<Row> translated;
+        if (dataset.isStreaming()) {
+            if (settings.translationMemory() != null) {
+                throw new UsageException("NmtTranslator: translationMemory needs a batch Dataset; on a stream, "
+                        + "call transform on each micro-batch inside foreachBatch");
+            }
+            translated = TranslateStage.translate(input, model, p, partitions, null, null, null);
+        } else if (!settings.dedup()) {
+            translated = TranslateStage.translate(input, model, p, partitions, null, null, null);
+        } else {
+            translated = dedupTranslate(spark, input, model, bundle, settings, p, partitions);
+        }
         List<Column> cols = new ArrayList<>();
         for (StructField f : schema.fields()) {
             cols.add(functions.col(ROW).getField(f.name()).as(f.name(), f.metadata()));
@@ -318,6 +349,30 @@ public class NmtTranslator extends Transformer implements DefaultParamsWritable 
         }
         cols.add(functions.struct(fields.toArray(new Column[0])).as(getOutputCol()));
         return translated.select(cols.toArray(new Column[0]));
+    }
+
+    /**
+     * Each distinct unit decoded once ({@link DedupPlan}), lazily. With a translation memory the distinct
+     * units are decoded now (an action), their outcomes added to the memory, and the returned rows are
+     * built from the memory: reading them decodes nothing more (only units that failed, which the memory
+     * does not keep, are decoded again).
+     */
+    private static Dataset<Row> dedupTranslate(SparkSession spark, Dataset<Row> input, Broadcast<ModelBundle> model,
+                                               ModelBundle bundle, JobSettings settings, PartitionSettings p,
+                                               Integer partitions) {
+        if (settings.translationMemory() == null) {
+            return new DedupPlan(spark, model, p, null, null, null, false).translate(input, partitions, null);
+        }
+        TranslationMemory memory = new TranslationMemory(settings.translationMemory(), bundle.fingerprint(),
+                settings.memoryOptionsHash(bundle), spark.sparkContext().hadoopConfiguration());
+        DedupPlan now = new DedupPlan(spark, model, p, null, null, null, true);
+        now.translate(input, partitions, memory.lookup(spark));
+        try {
+            memory.add(now.outcomes, spark.sparkContext().applicationId(), System.currentTimeMillis());
+        } finally {
+            now.release();
+        }
+        return new DedupPlan(spark, model, p, null, null, null, false).translate(input, partitions, memory.lookup(spark));
     }
 
     /**

@@ -180,6 +180,68 @@ class NmtTranslatorTest {
         q.stop();
     }
 
+    /** {@code copies} rows for each of the first {@code distinct} corpus lines, ids {@code prefix + i}, interleaved. */
+    static Dataset<Row> repeated(int distinct, int copies, String prefix) throws IOException {
+        List<String> lines = Files.readAllLines(TestPaths.repo().resolve("sample-data/corpus/en.txt"), StandardCharsets.UTF_8);
+        List<Row> rows = new ArrayList<>();
+        for (int i = 0; i < distinct * copies; i++) {
+            rows.add(org.apache.spark.sql.RowFactory.create(prefix + i, lines.get(i % distinct), (long) i));
+        }
+        return spark.createDataFrame(rows, SCHEMA);
+    }
+
+    private static List<Path> memoryRuns(Path memory) throws IOException {
+        try (java.util.stream.Stream<Path> s = Files.walk(memory)) {
+            return s.filter(p -> p.getFileName().toString().startsWith(TranslationMemory.RUN_PREFIX)).toList();
+        }
+    }
+
+    /** text -> the job's columns, for rows whose ids differ between two inputs of the same texts. */
+    private static Map<String, String> byText(List<Row> rows) {
+        Map<String, String> m = new HashMap<>();
+        for (Row r : rows) {
+            String v = byId(List.of(r), x -> x.getAs("de")).values().iterator().next();
+            String before = m.put(r.getAs("text"), v);
+            assertTrue(before == null || before.equals(v), "one text, two outcomes: " + r.getAs("text"));
+        }
+        return m;
+    }
+
+    @Test
+    void dedupAndATranslationMemoryGiveTheRowsOfNoDedupAndDecodeEachUnitOnce() throws IOException {
+        Dataset<Row> df = repeated(6, 5, "d");
+        Map<String, String> plain = byId(translator().setDedup(false).transform(df).collectAsList(), r -> r.getAs("de"));
+
+        Dataset<Row> out = translator().transform(df); // dedup: on by default for a batch Dataset
+        assertEquals(df.rdd().getNumPartitions(), out.rdd().getNumPartitions(), "the input's partitioning is kept");
+        List<Row> rows = out.collectAsList();
+        List<Row> in = df.collectAsList();
+        assertEquals(in.size(), rows.size());
+        for (int i = 0; i < in.size(); i++) {
+            assertEquals(in.get(i), Row.fromSeq(rows.get(i).toSeq().take(3).toSeq()), "row " + i);
+        }
+        assertEquals(plain, byId(rows, r -> r.getAs("de")));
+
+        Path memory = tmp.resolve("memory");
+        Map<String, String> first = byId(translator().setTranslationMemory(memory.toString()).transform(df).collectAsList(),
+                r -> r.getAs("de"));
+        assertEquals(plain, first);
+        List<Path> runs = memoryRuns(memory);
+        assertEquals(1, runs.size(), "one run directory: " + runs);
+        assertEquals(6, spark.read().parquet(runs.get(0).toString()).count(), "each distinct sentence once");
+
+        // other rows of the same texts: every unit from the memory, nothing added, the same outcomes
+        Dataset<Row> again = repeated(6, 2, "e");
+        List<Row> second = translator().setTranslationMemory(memory.toString()).transform(again).collectAsList();
+        assertEquals(12, second.size());
+        assertEquals(byText(translator().setDedup(false).transform(again).collectAsList()), byText(second));
+        assertEquals(runs, memoryRuns(memory), "nothing new was decoded, so nothing was added");
+
+        // other options never reuse the entries
+        translator().setBeamSize(1).setNBest(1).setTranslationMemory(memory.toString()).transform(again).count();
+        assertEquals(2, memoryRuns(memory).size());
+    }
+
     @Test
     void badParamsAreRefusedAsTheCliRefusesThem() {
         Dataset<Row> df = spark.createDataFrame(List.of(org.apache.spark.sql.RowFactory.create("x", "Hello.", 1L)), SCHEMA);
@@ -191,5 +253,10 @@ class NmtTranslatorTest {
         assertTrue(e.getMessage().contains("already exists"), e.getMessage());
         e = assertThrows(UsageException.class, () -> new NmtTranslator().transform(df));
         assertTrue(e.getMessage().contains("modelPath"), e.getMessage());
+        e = assertThrows(UsageException.class, () -> translator().setDedup(false).setTranslationMemory("/tmp/m").transform(df));
+        assertTrue(e.getMessage().contains("--translation-memory needs dedup"), e.getMessage());
+        Dataset<Row> stream = spark.readStream().schema(SCHEMA).json(tmp.toString());
+        e = assertThrows(UsageException.class, () -> translator().setTranslationMemory(tmp.resolve("m").toString()).transform(stream));
+        assertTrue(e.getMessage().contains("foreachBatch"), e.getMessage());
     }
 }
