@@ -69,6 +69,9 @@ def main(argv):
     ap.add_argument("--command", default="bench/run")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--quality", help="quality lines of QualityBench (BLEU, tokens/s per weight mode)")
+    ap.add_argument("--section", action="append", default=[], metavar="TITLE=FILE",
+                    help="a section of its own, before the raw output: another benchmark's results.md "
+                         "(bench/profile, bench/job, bench/dedup), left out when the file does not exist")
     a = ap.parse_args(argv)
 
     res = read_results(a.results)
@@ -395,6 +398,14 @@ def main(argv):
     md.append("- PyTorch runs on Debian's torch 1.13 with OpenBLAS 0.3.21 (Haswell/Zen kernels), not on "
               "MKL/oneDNN builds; newer or differently built PyTorch wheels may be faster.")
     md.append("")
+    for spec in a.section:
+        title, path = spec.split("=", 1)
+        if os.path.exists(path):
+            md.append(f"## {title}")
+            md.append("")
+            with open(path, encoding="utf-8") as f:
+                md.extend(f.read().rstrip("\n").split("\n"))
+            md.append("")
     md.append("## Raw output")
     md.append("")
     md.append("```")

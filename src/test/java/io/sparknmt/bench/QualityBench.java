@@ -17,7 +17,7 @@ import java.util.Locale;
  * The quality cost and speed of each weight mode on a real model: translates a source file
  * (test_2016_flickr for the sample model) greedy and with beam 4 in every mode, and prints one
  * tab-separated line per (mode, search):
- * {@code quality weights search sentences bleu tokens_per_s resident_bytes fp32_bytes identical_to_float}.
+ * {@code quality weights search sentences bleu tokens_per_s resident_bytes fp32_bytes identical_to_float seconds}.
  *
  * <pre>
  * QualityBench --model DIR --src FILE --ref FILE [--sentences N] [--batch 32] [--weights float,int8]
@@ -87,9 +87,9 @@ public final class QualityBench {
                     for (int i = 0; i < n; i++) {
                         same += hyp.get(i).equals(base.get(i)) ? 1 : 0;
                     }
-                    System.out.printf(Locale.ROOT, "quality\t%s\t%s\t%d\t%.2f\t%.1f\t%d\t%d\t%d%n", f.flag(),
+                    System.out.printf(Locale.ROOT, "quality\t%s\t%s\t%d\t%.2f\t%.1f\t%d\t%d\t%d\t%.3f%n", f.flag(),
                             beams == 1 ? "greedy" : "beam4", n, Bleu.corpus(hyp, refs).score(), tokens / secs,
-                            t.residentBytes(), fp32, same);
+                            t.residentBytes(), fp32, same, secs);
                     System.out.flush();
                 }
             }

@@ -41,7 +41,10 @@ class BleuTest {
         assertEquals(0.0, Bleu.corpus(List.of(""), List.of("A dog runs.")).score(), 0.0);
     }
 
-    /** The Java engine's corpus BLEU on test_2016_flickr is within 0.3 of the PyTorch reference's. */
+    /**
+     * The Java engine's corpus BLEU on test_2016_flickr is within 0.3 of the PyTorch reference's, and the
+     * sample model's beam-4 BLEU is at least 30.
+     */
     @Test
     void engineBleuOnTest2016MatchesTheReference() throws IOException {
         JsonNode ref = Fixtures.json("bleu_ref.json").get("beam");
@@ -62,6 +65,8 @@ class BleuTest {
             System.out.printf("BLEU test_2016_flickr: spark-nmt %.2f, PyTorch reference %.2f; identical lines %d/%d%n",
                     bleu, ref.get("bleu").asDouble(), same, hyps.size());
             assertEquals(ref.get("bleu").asDouble(), bleu, 0.3);
+            // the shipped sample model must translate (a new user's first translation looks like one)
+            assertTrue(bleu >= 30.0, "sample model beam-4 BLEU " + bleu + " < 30");
         }
     }
 }
