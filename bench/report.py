@@ -395,8 +395,14 @@ def main(argv):
     md.append("- The random model never emits `</s>` here by construction; with a real model and EOS, sentence "
               "lengths vary and spark-nmt drops finished sentences from the batch, which this benchmark does not "
               "exercise.")
-    md.append("- PyTorch runs on Debian's torch 1.13 with OpenBLAS 0.3.21 (Haswell/Zen kernels), not on "
-              "MKL/oneDNN builds; newer or differently built PyTorch wheels may be faster.")
+    blas = env.get("blas", "?")
+    md.append(f"- PyTorch runs on Debian's torch 1.13 with OpenBLAS ({blas}; OPENBLAS_CORETYPE "
+              f"{env.get('openblas_coretype', 'not recorded')}), not on MKL/oneDNN builds; newer or differently "
+              "built PyTorch wheels may be faster.")
+    if "core Prescott" in blas:
+        md.append("- **OpenBLAS ran its Prescott (SSE3) kernels**: it did not recognise this CPU, so the PyTorch "
+                  "baseline is handicapped and the ratios overstate spark-nmt. The FP32-ceiling shares are "
+                  "unaffected. (bench/run now sets OPENBLAS_CORETYPE=SKYLAKEX in that case on an AVX-512 CPU.)")
     md.append("")
     for spec in a.section:
         title, path = spec.split("=", 1)
