@@ -327,18 +327,13 @@ public class NmtTranslator extends Transformer implements DefaultParamsWritable 
         Broadcast<ModelBundle> model = JavaSparkContext.fromSparkContext(spark.sparkContext()).broadcast(bundle);
         Integer partitions = isDefined(numPartitions) ? (Integer) getOrDefault(numPartitions) : null;
         Dataset<Row> input = asJobInput(dataset, settings);
-        Dataset<Row> translated;
-        if (dataset.isStreaming()) {
-            if (settings.translationMemory() != null) {
-                throw new UsageException("NmtTranslator: translationMemory needs a batch Dataset; on a stream, "
-                        + "call transform on each micro-batch inside foreachBatch");
-            }
-            translated = TranslateStage.translate(input, model, p, partitions, null, null, null);
-        } else if (!settings.dedup()) {
-            translated = TranslateStage.translate(input, model, p, partitions, null, null, null);
-        } else {
-            translated = dedupTranslate(spark, input, model, bundle, settings, p, partitions);
+        if (dataset.isStreaming() && settings.translationMemory() != null) {
+            throw new UsageException("NmtTranslator: translationMemory needs a batch Dataset; on a stream, "
+                    + "call transform on each micro-batch inside foreachBatch");
         }
+        Dataset<Row> translated = dataset.isStreaming() || !settings.dedup()
+                ? TranslateStage.translate(input, model, p, partitions, null, null, null)
+                : dedupTranslate(spark, input, model, bundle, settings, p, partitions);
         List<Column> cols = new ArrayList<>();
         for (StructField f : schema.fields()) {
             cols.add(functions.col(ROW).getField(f.name()).as(f.name(), f.metadata()));
@@ -360,11 +355,10 @@ public class NmtTranslator extends Transformer implements DefaultParamsWritable 
     private static Dataset<Row> dedupTranslate(SparkSession spark, Dataset<Row> input, Broadcast<ModelBundle> model,
                                                ModelBundle bundle, JobSettings settings, PartitionSettings p,
                                                Integer partitions) {
-        if (settings.translationMemory() == null) {
+        TranslationMemory memory = TranslationMemory.of(settings, bundle, spark.sparkContext().hadoopConfiguration());
+        if (memory == null) {
             return new DedupPlan(spark, model, p, null, null, null, false).translate(input, partitions, null);
         }
-        TranslationMemory memory = new TranslationMemory(settings.translationMemory(), bundle.fingerprint(),
-                settings.memoryOptionsHash(bundle), spark.sparkContext().hadoopConfiguration());
         DedupPlan now = new DedupPlan(spark, model, p, null, null, null, true);
         now.translate(input, partitions, memory.lookup(spark));
         try {

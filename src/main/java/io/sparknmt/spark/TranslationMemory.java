@@ -70,6 +70,12 @@ public final class TranslationMemory {
         this.conf = conf;
     }
 
+    /** The memory of {@code --translation-memory} for this model and these options, or null when none is set. */
+    static TranslationMemory of(JobSettings settings, io.sparknmt.model.ModelBundle bundle, Configuration conf) {
+        return settings.translationMemory() == null ? null : new TranslationMemory(settings.translationMemory(),
+                bundle.fingerprint(), settings.memoryOptionsHash(bundle), conf);
+    }
+
     Path directory() {
         return dir;
     }

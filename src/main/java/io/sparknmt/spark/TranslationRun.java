@@ -55,8 +55,7 @@ final class TranslationRun {
         this.settings = settings;
         this.partition = partition;
         this.t0 = t0;
-        this.memory = settings.translationMemory() == null ? null : new TranslationMemory(settings.translationMemory(),
-                bundle.fingerprint(), settings.memoryOptionsHash(bundle), spark.sparkContext().hadoopConfiguration());
+        this.memory = TranslationMemory.of(settings, bundle, spark.sparkContext().hadoopConfiguration());
         this.units = settings.dedup() ? new RunSummary.UnitStats(true, settings.translationMemory(), 0, 0, 0, 0, 0, 0)
                 : RunSummary.UnitStats.none(null);
     }

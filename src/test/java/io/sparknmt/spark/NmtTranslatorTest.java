@@ -79,19 +79,31 @@ class NmtTranslatorTest {
         return out;
     }
 
-    /** id -> the job's columns of a row, as text, in the struct's field order. */
+    /** The job's columns of a row (or of the output struct), as text, in a fixed order. */
+    static String describe(Row s) {
+        StringBuilder b = new StringBuilder();
+        for (String f : List.of("translation", "score", "status", "message", "src_tokens", "tgt_tokens", "n_best")) {
+            Object v = s.isNullAt(s.fieldIndex(f)) ? null : s.get(s.fieldIndex(f));
+            b.append(f).append('=').append(v).append('|');
+        }
+        return b.toString();
+    }
+
+    /** id -> the job's columns of a row, as text ({@link #describe}). */
     static Map<String, String> byId(List<Row> rows, java.util.function.Function<Row, Row> struct) {
         Map<String, String> m = new HashMap<>();
         for (Row r : rows) {
-            Row s = struct.apply(r);
-            StringBuilder b = new StringBuilder();
-            for (String f : List.of("translation", "score", "status", "message", "src_tokens", "tgt_tokens", "n_best")) {
-                Object v = s.isNullAt(s.fieldIndex(f)) ? null : s.get(s.fieldIndex(f));
-                b.append(f).append('=').append(v).append('|');
-            }
-            assertTrue(m.put(r.getAs("id"), b.toString()) == null, "duplicate id " + r.getAs("id"));
+            assertTrue(m.put(r.getAs("id"), describe(struct.apply(r))) == null, "duplicate id " + r.getAs("id"));
         }
         return m;
+    }
+
+    /** {@code out} holds the rows of {@code in}, in their order and untouched, each followed by the output column. */
+    static void assertInputRowsKept(List<Row> in, List<Row> out) {
+        assertEquals(in.size(), out.size());
+        for (int i = 0; i < in.size(); i++) {
+            assertEquals(in.get(i), Row.fromSeq(out.get(i).toSeq().take(in.get(i).length()).toSeq()), "row " + i);
+        }
     }
 
     NmtTranslator translator() {
@@ -124,11 +136,7 @@ class NmtTranslatorTest {
         assertEquals(NmtTranslator.outputStruct(new NmtTranslator().setModelPath(MODEL.toString()).setBeamSize(2).setNBest(2)
                 .settings().partitionSettings(NmtTranslator.model(translator().settings(), spark))), out.schema().apply("de").dataType());
         List<Row> rows = out.collectAsList();
-        List<Row> in = df.collectAsList();
-        assertEquals(in.size(), rows.size());
-        for (int i = 0; i < in.size(); i++) { // no repartition: the input's rows, in their order, untouched
-            assertEquals(in.get(i), Row.fromSeq(rows.get(i).toSeq().take(3).toSeq()));
-        }
+        assertInputRowsKept(df.collectAsList(), rows); // no repartition
         Map<String, String> api = byId(rows, r -> r.getAs("de"));
         assertEquals(cli, api);
         assertTrue(api.get("rempty").contains("status=empty"), api.get("rempty"));
@@ -200,7 +208,7 @@ class NmtTranslatorTest {
     private static Map<String, String> byText(List<Row> rows) {
         Map<String, String> m = new HashMap<>();
         for (Row r : rows) {
-            String v = byId(List.of(r), x -> x.getAs("de")).values().iterator().next();
+            String v = describe(r.getAs("de"));
             String before = m.put(r.getAs("text"), v);
             assertTrue(before == null || before.equals(v), "one text, two outcomes: " + r.getAs("text"));
         }
@@ -215,11 +223,7 @@ class NmtTranslatorTest {
         Dataset<Row> out = translator().transform(df); // dedup: on by default for a batch Dataset
         assertEquals(df.rdd().getNumPartitions(), out.rdd().getNumPartitions(), "the input's partitioning is kept");
         List<Row> rows = out.collectAsList();
-        List<Row> in = df.collectAsList();
-        assertEquals(in.size(), rows.size());
-        for (int i = 0; i < in.size(); i++) {
-            assertEquals(in.get(i), Row.fromSeq(rows.get(i).toSeq().take(3).toSeq()), "row " + i);
-        }
+        assertInputRowsKept(df.collectAsList(), rows);
         assertEquals(plain, byId(rows, r -> r.getAs("de")));
 
         Path memory = tmp.resolve("memory");
