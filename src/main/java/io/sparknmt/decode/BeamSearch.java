@@ -54,18 +54,18 @@ public final class BeamSearch {
      */
     public static List<List<Hypothesis>> run(TranslationModel model, GenerationConfig gen, EncoderOutput enc,
                                              DecodeOptions opt, Workspace ws, TokenIds src) {
-        LogitsView view = model.output();
         int k = opt.beamSize();
         int batch = enc.batch();
-        int vocab = view.width();
         Kernels kernels = model.kernels();
         int eos = gen.eosId() >= 0 ? gen.eosId() : model.specialIds().eos();
         int start = gen.decoderStartId() >= 0 ? gen.decoderStartId() : model.specialIds().decoderStart();
         int maxLen = Math.min(opt.maxLength(), model.maxPositions());
         double lp = opt.lengthPenalty();
+        DecoderState st = model.newDecoderState(enc, batch * k, DecoderSizing.initialSteps(maxLen, enc.srcLen()), ws);
+        LogitsView view = st.output(); // the model's vocabulary, or a shortlist's candidates for this batch
+        int vocab = view.width();
         LogitsProcessor proc = new LogitsProcessor(gen, opt, view, kernels, maxLen, start, eos,
                 GreedySearch.sourceIds(src));
-        DecoderState st = model.newDecoderState(enc, batch * k, DecoderSizing.initialSteps(maxLen, enc.srcLen()), ws);
 
         int rowsCap = batch * k;
         int[] rowSentence = new int[rowsCap];
@@ -119,12 +119,12 @@ public final class BeamSearch {
                 int taken = 0;
                 int firstNew = newRows;
                 for (int rank = 0; rank < cand && taken < k; rank++) {
+                    if (candScore[rank] == Double.NEGATIVE_INFINITY) {
+                        break; // fewer than 2K finite candidates (a narrow shortlist view): no slot filled
+                    }
                     int beam = candFlat[rank] / vocab;
                     int token = view.tokenId(candFlat[rank] % vocab);
                     int row = rowBase + beam;
-                    if (candScore[rank] == Double.NEGATIVE_INFINITY) {
-                        break;
-                    }
                     if (token == eos) {
                         if (rank >= k) {
                             continue;

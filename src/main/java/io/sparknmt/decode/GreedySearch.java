@@ -43,14 +43,14 @@ public final class GreedySearch {
         SpecialIds ids = model.specialIds();
         int eos = gen.eosId() >= 0 ? gen.eosId() : ids.eos();
         int start = gen.decoderStartId() >= 0 ? gen.decoderStartId() : ids.decoderStart();
-        LogitsView view = model.output();
         int batch = enc.batch();
-        int vocab = view.width();
-        int eosColumn = view.column(eos);
         Kernels kernels = model.kernels();
         int maxLen = Math.min(opt.maxLength(), model.maxPositions());
-        LogitsProcessor proc = new LogitsProcessor(gen, opt, view, kernels, maxLen, start, eos, sourceIds(src));
         DecoderState st = model.newDecoderState(enc, batch, DecoderSizing.initialSteps(maxLen, enc.srcLen()), ws);
+        LogitsView view = st.output(); // the model's vocabulary, or a shortlist's candidates for this batch
+        int vocab = view.width();
+        int eosColumn = view.column(eos);
+        LogitsProcessor proc = new LogitsProcessor(gen, opt, view, kernels, maxLen, start, eos, sourceIds(src));
         int[] sentences = new int[batch];
         for (int b = 0; b < batch; b++) {
             sentences[b] = b;

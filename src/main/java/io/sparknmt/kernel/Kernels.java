@@ -28,6 +28,29 @@ public interface Kernels {
     }
 
     /**
+     * The weight made of rows {@code rows} of {@code w} (output features, in that order), packed as
+     * {@code w} is: row {@code i} of the result holds exactly row {@code rows[i]} of {@code w}, so
+     * {@link #linear} gives the same values for those outputs (a shortlist's rows of lm_head).
+     */
+    default PackedWeight selectRows(PackedWeight w, int[] rows) {
+        int k = w.k();
+        if (w instanceof PackedWeight.Int8Rows q) {
+            byte[] data = new byte[Math.multiplyExact(rows.length, k)];
+            float[] scales = new float[rows.length];
+            for (int i = 0; i < rows.length; i++) {
+                System.arraycopy(q.data(), rows[i] * k, data, i * k, k);
+                scales[i] = q.scales()[rows[i]];
+            }
+            return new PackedWeight.Int8Rows(rows.length, k, data, scales);
+        }
+        float[] tmp = new float[Math.multiplyExact(rows.length, k)];
+        for (int i = 0; i < rows.length; i++) {
+            w.copyRow(rows[i], tmp, i * k);
+        }
+        return pack(tmp, rows.length, k);
+    }
+
+    /**
      * {@code y[m, n] = x[m, k] . W^T + bias}; {@code bias} may be null. {@code x} rows start at
      * {@code xOff} with stride {@code k}; {@code y} rows start at {@code yOff} with stride {@code n}.
      */

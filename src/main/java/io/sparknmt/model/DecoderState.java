@@ -3,6 +3,7 @@ package io.sparknmt.model;
 import io.sparknmt.kernel.FloatArrays;
 import io.sparknmt.kernel.MemoryAccount;
 import io.sparknmt.kernel.OffHeapFloats;
+import io.sparknmt.kernel.PackedWeight;
 import java.nio.FloatBuffer;
 import java.util.Arrays;
 
@@ -55,6 +56,10 @@ public final class DecoderState implements AutoCloseable {
     float[] tmp = new float[0];        // [rows, d]
     float[] hidden = new float[0];     // [rows, ffn]
     float[] logits = new float[0];     // [rows, V]
+    // the output layer of this batch: the model's (weight null) or a shortlist's rows of lm_head
+    private LogitsView output;
+    PackedWeight outputWeight;
+    float[] outputBias;
 
     // the in-place reorder's plan, reused
     private int[] pending = new int[0];
@@ -151,6 +156,20 @@ public final class DecoderState implements AutoCloseable {
 
     int timeCapacity() {
         return timeCapacity;
+    }
+
+    void setOutput(LogitsView view, PackedWeight weight, float[] bias) {
+        this.output = view;
+        this.outputWeight = weight;
+        this.outputBias = bias;
+    }
+
+    /**
+     * The output layer of this batch: a logits row has {@code output().width()} columns. The
+     * model's whole vocabulary, or with a {@link Shortlist} the batch's candidates.
+     */
+    public LogitsView output() {
+        return output;
     }
 
     /** [rows, V] logits of the last step. */

@@ -29,6 +29,7 @@ public final class MarianModel implements TranslationModel {
     private final EncoderLayer[] encoder;
     private final DecoderLayer[] decoder;
     private final Linear lmHead;      // [V_tgt, d] + final_logits_bias
+    private final Shortlist shortlist; // or null: every batch scores the whole vocabulary
     /** Every array the model holds, once each: its resident size ({@link #residentBytes}). */
     private final IdentityHashMap<Object, Long> resident = new IdentityHashMap<>();
 
@@ -42,7 +43,20 @@ public final class MarianModel implements TranslationModel {
      * lm_head (one copy), an untied table stays float.
      */
     public MarianModel(MarianWeights w, Kernels kernels, WeightFormat format) {
+        this(w, kernels, format, null);
+    }
+
+    /**
+     * As {@link #MarianModel(MarianWeights, Kernels, WeightFormat)}; with a {@code shortlist}, each
+     * batch's decoder scores only the candidates of its source tokens ({@link Shortlist}).
+     */
+    public MarianModel(MarianWeights w, Kernels kernels, WeightFormat format, Shortlist shortlist) {
         this.format = format;
+        if (shortlist != null && shortlist.targetVocab() != w.config().decoderVocabSize()) {
+            throw new IllegalArgumentException("shortlist over " + shortlist.targetVocab()
+                    + " target ids, the model has " + w.config().decoderVocabSize());
+        }
+        this.shortlist = shortlist;
         this.config = w.config();
         this.kernels = kernels;
         MarianConfig c = config;
@@ -70,7 +84,7 @@ public final class MarianModel implements TranslationModel {
                     feedForward(w, p, c.decoderFfn()), norm(w, p + FINAL_LN));
         }
         this.specialIds = new SpecialIds(c.padId(), c.eosId(), c.decoderStartId());
-        // the whole target vocabulary; a shortlist would be a view over fewer lm_head rows
+        // the whole target vocabulary; with a shortlist, each decoder state has its batch's view
         this.output = LogitsView.full(c.decoderVocabSize());
     }
 
@@ -220,7 +234,15 @@ public final class MarianModel implements TranslationModel {
         for (EncoderLayer layer : encoder) {
             layer.forwardInPlace(x, batch, srcLen, lengths, ws.scratch, ws.encTmp, ws.encHidden);
         }
-        return new EncoderOutput(x, batch, srcLen, lengths);
+        return new EncoderOutput(x, batch, srcLen, lengths, shortlist == null ? null : restrict(shortlist.candidates(ids)));
+    }
+
+    /**
+     * The candidates, or null when they are most of the vocabulary: gathering lm_head rows then
+     * costs more than the columns it saves.
+     */
+    private int[] restrict(int[] candidates) {
+        return candidates.length * 4L >= 3L * config.decoderVocabSize() ? null : candidates;
     }
 
     private void embedInto(PackedWeight table, int vocab, int id, float[] pos, int position, float[] out, int off) {
@@ -243,12 +265,36 @@ public final class MarianModel implements TranslationModel {
     public DecoderState newDecoderState(EncoderOutput enc, int rowCapacity, int expectedSteps, Workspace ws) {
         DecoderState st = ws.decoderState(config);
         st.reset(enc, rowCapacity, expectedSteps);
+        if (enc.outputIds() == null) {
+            st.setOutput(output, null, null);
+        } else {
+            int[] ids = enc.outputIds();
+            st.setOutput(Shortlist.view(ids), kernels.selectRows(lmHead.weight(), ids), selectBias(ids));
+        }
         ws.scratch.ensure(enc.batch() * enc.srcLen(), config.dModel());
         for (int l = 0; l < decoder.length; l++) {
             decoder[l].crossAttention().projectCross(enc.hidden(), enc.batch(), enc.srcLen(), ws.scratch,
                     st.encK[l].buffer(), st.encV[l].buffer());
         }
         return st;
+    }
+
+    /** final_logits_bias of the tokens {@code ids}, or null when the model has none. */
+    private float[] selectBias(int[] ids) {
+        float[] b = lmHead.bias();
+        if (b == null) {
+            return null;
+        }
+        float[] out = new float[ids.length];
+        for (int i = 0; i < ids.length; i++) {
+            out[i] = b[ids[i]];
+        }
+        return out;
+    }
+
+    /** The shortlist this model applies, or null (exact mode). */
+    public Shortlist shortlist() {
+        return shortlist;
     }
 
     /** Starts decoding: row r decodes sentence {@code sentences[r]}. */
@@ -278,7 +324,11 @@ public final class MarianModel implements TranslationModel {
         for (int l = 0; l < decoder.length; l++) {
             decoder[l].stepInPlace(st.x, st, l, t);
         }
-        lmHead.forward(st.x, 0, rows, st.logits, 0);
+        if (st.outputWeight == null) {
+            lmHead.forward(st.x, 0, rows, st.logits, 0);
+        } else { // a shortlist's rows of lm_head: the same kernel, so the same logits for those tokens
+            kernels.linear(st.x, 0, rows, st.outputWeight, st.outputBias, st.logits, 0);
+        }
         st.advance();
     }
 }

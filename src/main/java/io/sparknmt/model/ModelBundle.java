@@ -29,10 +29,12 @@ public final class ModelBundle implements Serializable {
     private final String fingerprint;
     /** {@code source_lang} of tokenizer_config.json, or null: the sentence splitter's language. */
     private final String sourceLang;
+    /** The opt-in vocabulary shortlist (--shortlist), or null: exact mode. */
+    private final Shortlist shortlist;
 
     private ModelBundle(MarianWeights weights, GenerationConfig generation, byte[] sourceSpm, byte[] targetSpm,
                         Map<String, Integer> vocab, Map<String, Integer> targetVocab, int modelMaxLength,
-                        String fingerprint, String sourceLang) {
+                        String fingerprint, String sourceLang, Shortlist shortlist) {
         this.weights = weights;
         this.generation = generation;
         this.sourceSpm = sourceSpm;
@@ -42,6 +44,7 @@ public final class ModelBundle implements Serializable {
         this.modelMaxLength = modelMaxLength;
         this.fingerprint = fingerprint;
         this.sourceLang = sourceLang;
+        this.shortlist = shortlist;
     }
 
     /**
@@ -66,7 +69,7 @@ public final class ModelBundle implements Serializable {
             byte[] src = readRequired(files.sourceSpm());
             byte[] tgt = readRequired(files.targetSpm());
             String fp = files.fingerprint();
-            return new ModelBundle(weights, gen, src, tgt, vocab, targetVocab, maxLen, fp, files.sourceLang());
+            return new ModelBundle(weights, gen, src, tgt, vocab, targetVocab, maxLen, fp, files.sourceLang(), null);
         } catch (IOException e) {
             throw new ModelFormatException(dir + ": " + e.getMessage(), e);
         }
@@ -149,13 +152,35 @@ public final class ModelBundle implements Serializable {
         return targetVocab;
     }
 
-    /** Builds the runnable model (packs the weights for {@code kernels}). */
-    public MarianModel newModel(Kernels kernels) {
-        return new MarianModel(weights, kernels);
+    /**
+     * This bundle with the vocabulary shortlist {@code file} (read and checked against the
+     * vocabularies now): its models score only each batch's candidates ({@link Shortlist}). The
+     * special tokens and the generation config's forced tokens are always allowed.
+     */
+    public ModelBundle withShortlist(Path file) {
+        MarianConfig c = config();
+        Shortlist s = Shortlist.read(file, vocab, c.vocabSize(), targetVocab, c.decoderVocabSize(),
+                c.padId(), c.eosId(), c.decoderStartId(), generation.eosId(), generation.decoderStartId(),
+                generation.forcedEosId(), targetVocab.getOrDefault("<unk>", -1));
+        return new ModelBundle(weights, generation, sourceSpm, targetSpm, vocab, targetVocab, modelMaxLength,
+                fingerprint, sourceLang, s);
     }
 
-    /** As {@link #newModel(Kernels)}, with the linear weights (lm_head included) kept in {@code format}. */
+    /** The vocabulary shortlist this bundle's models apply, or null (exact mode). */
+    public Shortlist shortlist() {
+        return shortlist;
+    }
+
+    /** Builds the runnable model (packs the weights for {@code kernels}). */
+    public MarianModel newModel(Kernels kernels) {
+        return newModel(kernels, WeightFormat.FLOAT);
+    }
+
+    /**
+     * As {@link #newModel(Kernels)}, with the linear weights (lm_head included) kept in {@code format},
+     * and the bundle's shortlist if it has one.
+     */
     public MarianModel newModel(Kernels kernels, WeightFormat format) {
-        return new MarianModel(weights, kernels, format);
+        return new MarianModel(weights, kernels, format, shortlist);
     }
 }

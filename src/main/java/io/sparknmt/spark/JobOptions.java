@@ -199,6 +199,11 @@ public final class JobOptions {
                     + "(default: ${DEFAULT-VALUE}).")
     String weights;
 
+    @Option(names = "--shortlist", paramLabel = "FILE",
+            description = "Opt-in: score only each batch's candidate target tokens, read from FILE (a local JSON file "
+                    + "written by jobs/build-shortlist for this model): faster, translations may differ from exact mode.")
+    String shortlist;
+
     @Option(names = "--no-dedup",
             description = "Translate every row's source even when it repeats; by default each distinct source (its token "
                     + "ids) is translated once and the result joined back to every row, with identical output.")

@@ -452,6 +452,11 @@ final class JobSettings {
         return weights;
     }
 
+    /** {@code --shortlist}: the shortlist file (local path) or null (exact mode). */
+    String shortlist() {
+        return o.shortlist;
+    }
+
     /** {@code --kernel-threads}: command line > conf file > 0 (= spark.task.cpus, resolved in the task). */
 
     int kernelThreads() {
@@ -529,6 +534,7 @@ final class JobSettings {
         if (weights() != io.sparknmt.kernel.WeightFormat.FLOAT) { // exact mode keeps the key of earlier manifests
             key += "|weights=" + weights().flag();
         }
+        key += shortlistKey(bundle);
         return Digests.sha256Hex(key, 32);
     }
 
@@ -545,7 +551,13 @@ final class JobSettings {
         // the model's generation_config.json is in the fingerprint; keys this run ignores are not
         return Digests.sha256Hex("format=1|" + decodeOptions(bundle)
                 + (ignoredGenerationKeys().isEmpty() ? "" : "|ignore=" + String.join(",", ignoredGenerationKeys()))
-                + (weights() == io.sparknmt.kernel.WeightFormat.FLOAT ? "" : "|weights=" + weights().flag()), 32);
+                + (weights() == io.sparknmt.kernel.WeightFormat.FLOAT ? "" : "|weights=" + weights().flag())
+                + shortlistKey(bundle), 32);
+    }
+
+    /** The shortlist's part of the option keys: its file's digest (nothing in exact mode, as before it existed). */
+    private static String shortlistKey(ModelBundle bundle) {
+        return bundle.shortlist() == null ? "" : "|shortlist=" + bundle.shortlist().digest();
     }
 
     /** The Hadoop configuration the session will have: Hadoop's defaults plus the {@code spark.hadoop.*} settings. */

@@ -21,6 +21,8 @@ public final class NmtKryoRegistrator implements KryoRegistrator {
     public void registerClasses(Kryo kryo) {
         kryo.register(ModelBundle.class);
         kryo.register(MarianWeights.class);
+        kryo.register(io.sparknmt.model.Shortlist.class);
+        kryo.register(int[][].class);
         kryo.register(MarianConfig.class, new JavaSerializer());
         kryo.register(GenerationConfig.class, new JavaSerializer());
         kryo.register(Activation.class);

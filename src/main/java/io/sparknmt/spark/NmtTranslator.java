@@ -86,6 +86,7 @@ public class NmtTranslator extends Transformer implements DefaultParamsWritable 
     private final IntParam kernelThreads;
     private final IntParam taskMemoryMb;
     private final Param<String> weights;
+    private final Param<String> shortlist;
     private final BooleanParam dedup;
     private final Param<String> translationMemory;
 
@@ -124,6 +125,7 @@ public class NmtTranslator extends Transformer implements DefaultParamsWritable 
         kernelThreads = new IntParam(this, "kernelThreads", "--kernel-threads (0 = spark.task.cpus)");
         taskMemoryMb = new IntParam(this, "taskMemoryMb", "--task-memory-mb: memory budget of one task (512)");
         weights = new Param<>(this, "weights", "--weights: float (exact) | int8 (opt-in), how executors keep the weights");
+        shortlist = new Param<>(this, "shortlist", "--shortlist: a vocabulary shortlist file (opt-in; jobs/build-shortlist)");
         dedup = new BooleanParam(this, "dedup", "each distinct source unit decoded once in a batch Dataset (true; "
                 + "false = --no-dedup). A streaming Dataset is always translated row by row");
         translationMemory = new Param<>(this, "translationMemory", "--translation-memory: reuse the units this memory "
@@ -164,6 +166,7 @@ public class NmtTranslator extends Transformer implements DefaultParamsWritable 
     public IntParam kernelThreads() { return kernelThreads; }
     public IntParam taskMemoryMb() { return taskMemoryMb; }
     public Param<String> weights() { return weights; }
+    public Param<String> shortlist() { return shortlist; }
     public BooleanParam dedup() { return dedup; }
     public Param<String> translationMemory() { return translationMemory; }
 
@@ -193,6 +196,7 @@ public class NmtTranslator extends Transformer implements DefaultParamsWritable 
     public NmtTranslator setKernelThreads(int v) { set(kernelThreads, v); return this; }
     public NmtTranslator setTaskMemoryMb(int v) { set(taskMemoryMb, v); return this; }
     public NmtTranslator setWeights(String v) { set(weights, v); return this; }
+    public NmtTranslator setShortlist(String v) { set(shortlist, v); return this; }
     public NmtTranslator setDedup(boolean v) { set(dedup, v); return this; }
     public NmtTranslator setTranslationMemory(String v) { set(translationMemory, v); return this; }
 
@@ -231,6 +235,7 @@ public class NmtTranslator extends Transformer implements DefaultParamsWritable 
         arg(a, "--kernel-threads", kernelThreads);
         arg(a, "--task-memory-mb", taskMemoryMb);
         arg(a, "--weights", weights);
+        arg(a, "--shortlist", shortlist);
         if (isDefined(splitSentences) && (Boolean) getOrDefault(splitSentences)) {
             a.add("--split-sentences");
         }
@@ -264,10 +269,11 @@ public class NmtTranslator extends Transformer implements DefaultParamsWritable 
 
     /** The model of {@code settings}, loaded and checked once per model path in this JVM. */
     static ModelBundle model(JobSettings settings, SparkSession spark) {
-        return MODELS.computeIfAbsent(settings.model(), m -> {
-            java.nio.file.Path dir = ModelFetcher.localDirectory(m, spark.sparkContext().hadoopConfiguration());
+        String key = settings.shortlist() == null ? settings.model() : settings.model() + "\u0000" + settings.shortlist();
+        return MODELS.computeIfAbsent(key, k -> {
+            java.nio.file.Path dir = ModelFetcher.localDirectory(settings.model(), spark.sparkContext().hadoopConfiguration());
             try {
-                return TranslateJob.loadModel(dir);
+                return TranslateJob.loadModel(dir, settings.shortlist());
             } finally {
                 ModelFetcher.release(dir);
             }

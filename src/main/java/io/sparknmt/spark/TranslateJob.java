@@ -105,7 +105,7 @@ public final class TranslateJob implements java.util.concurrent.Callable<Integer
         java.nio.file.Path modelDir = ModelFetcher.localDirectory(settings.model(), hadoop);
         ModelBundle bundle;
         try {
-            bundle = loadModel(modelDir); // the bundle holds every byte it needs from here on
+            bundle = loadModel(modelDir, settings.shortlist()); // the bundle holds every byte it needs from here on
         } finally {
             ModelFetcher.release(modelDir);
         }
@@ -168,12 +168,22 @@ public final class TranslateJob implements java.util.concurrent.Callable<Integer
 
     /**
      * Loads and checks a model directory on the driver, the tokenizer included: whatever is wrong
-     * with it is a {@link ModelFormatException} (exit 3) naming the file, never a failure of every
-     * executor task.
+     * with it (or with the --shortlist file, null when none) is a {@link ModelFormatException}
+     * (exit 3) naming the file, never a failure of every executor task.
      */
     static ModelBundle loadModel(java.nio.file.Path dir) {
+        return loadModel(dir, null);
+    }
+
+    /** As {@link #loadModel(java.nio.file.Path)}, with the --shortlist file (null: none). */
+    static ModelBundle loadModel(java.nio.file.Path dir, String shortlist) {
         ModelBundle bundle = ModelBundle.load(dir);
         MarianTokenizer.check(ModelFiles.of(dir));
+        if (shortlist != null) {
+            bundle = bundle.withShortlist(java.nio.file.Path.of(shortlist));
+            LOG.info("shortlist {}: candidates for {} source tokens, {} target tokens always allowed",
+                    shortlist, bundle.shortlist().sources(), bundle.shortlist().alwaysAllowed());
+        }
         return bundle;
     }
 

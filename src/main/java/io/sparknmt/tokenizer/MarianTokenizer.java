@@ -58,6 +58,7 @@ public final class MarianTokenizer implements AutoCloseable {
     private final SpTokenizer target;
     private final Map<String, Integer> sourceVocab;
     private final String[] targetPieces; // id -> piece
+    private final Map<String, Integer> targetVocab;
     private final boolean[] special;     // target ids dropped by decode
     private final int eosId;
     private final int unkId;
@@ -73,6 +74,7 @@ public final class MarianTokenizer implements AutoCloseable {
     public MarianTokenizer(byte[] sourceSpm, byte[] targetSpm, Map<String, Integer> sourceVocab,
                            Map<String, Integer> targetVocab) {
         this.sourceVocab = Map.copyOf(sourceVocab);
+        this.targetVocab = Map.copyOf(targetVocab);
         this.eosId = required(sourceVocab, "</s>", "vocab");
         this.unkId = required(sourceVocab, "<unk>", "vocab");
         int maxId = targetVocab.values().stream().mapToInt(Integer::intValue).max().orElse(-1);
@@ -271,6 +273,39 @@ public final class MarianTokenizer implements AutoCloseable {
         }
         String text = pieces.isEmpty() ? "" : target.buildSentence(pieces);
         return pythonStrip(text.replace(SPIECE_UNDERLINE, ' '));
+    }
+
+    /**
+     * Target ids of a reference translation: the target SentencePiece model, then the target
+     * vocabulary (an unknown piece as {@code <unk>}, or left out when the target side has none);
+     * no {@code </s>}. For tools that count target tokens (the shortlist builder), not for decoding.
+     */
+    public int[] encodeTarget(String text) {
+        Integer unk = targetVocab.get("<unk>");
+        return target.tokenize(text).stream().map(p -> targetVocab.getOrDefault(p, unk)).filter(java.util.Objects::nonNull)
+                .mapToInt(Integer::intValue).toArray();
+    }
+
+    /** A source id's piece, or null when the source vocabulary has no such id. */
+    public String sourcePiece(int id) {
+        return sourcePieces().get(id);
+    }
+
+    private volatile Map<Integer, String> sourcePiecesById;
+
+    private Map<Integer, String> sourcePieces() {
+        Map<Integer, String> m = sourcePiecesById;
+        if (m == null) {
+            java.util.HashMap<Integer, String> inv = new java.util.HashMap<>();
+            sourceVocab.forEach((piece, id) -> inv.putIfAbsent(id, piece));
+            sourcePiecesById = m = inv;
+        }
+        return m;
+    }
+
+    /** A target id's piece, or null when the target vocabulary has no such id. */
+    public String targetPiece(int id) {
+        return id >= 0 && id < targetPieces.length ? targetPieces[id] : null;
     }
 
     /** The target pieces of ids, for debugging and n-best output. */
