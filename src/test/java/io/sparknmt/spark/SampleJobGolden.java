@@ -53,13 +53,17 @@ final class SampleJobGolden {
         List<String> expected = Files.readAllLines(golden, StandardCharsets.UTF_8);
         assertEquals(expected.size(), actual.size(), "rows in " + golden);
         for (int i = 0; i < expected.size(); i++) {
-            JsonNode e = Fixtures.JSON.readTree(expected.get(i));
-            JsonNode a = Fixtures.JSON.readTree(actual.get(i));
+            ObjectNode e = (ObjectNode) Fixtures.JSON.readTree(expected.get(i));
+            ObjectNode a = (ObjectNode) Fixtures.JSON.readTree(actual.get(i));
+            // Every field exactly but the score: its last bits depend on the CPU's vector width (the
+            // kernels' sums run lane by lane: AVX-512 and AVX2 machines differ by ~1e-6), so it is
+            // compared within 1e-5, far below any change of decoding (parity tests allow 1e-4).
+            JsonNode es = e.remove("score");
+            JsonNode as = a.remove("score");
             assertEquals(e, a, () -> "line " + RuntimeVersions.current() + " differs from " + golden + " (made on spark-4)");
-            // Scores to the last bit, not only to the printed digits.
-            if (e.hasNonNull("score")) {
-                assertEquals(Double.doubleToLongBits(e.get("score").asDouble()),
-                        Double.doubleToLongBits(a.get("score").asDouble()), a.toString());
+            assertEquals(es == null || es.isNull(), as == null || as.isNull(), "score present in " + a);
+            if (es != null && !es.isNull()) {
+                assertEquals(es.asDouble(), as.asDouble(), 1e-5, "score of " + a);
             }
         }
     }
