@@ -156,6 +156,15 @@ public final class Translator implements AutoCloseable {
                         + " tokens, more than the model's " + maxSourceTokens);
             }
         }
+        return translateIds(ids, opt, maxBatchSentences, maxBatchTokens);
+    }
+
+    /**
+     * Translates source id sequences in length-sorted batches of at most {@code maxBatchSentences}
+     * and {@code maxBatchTokens} padded source tokens, in one workspace; results in input order.
+     */
+    public List<Translation> translateIds(int[][] ids, DecodeOptions opt, int maxBatchSentences, int maxBatchTokens) {
+        int n = ids.length;
         Integer[] order = new Integer[n];
         for (int i = 0; i < n; i++) {
             order[i] = i;

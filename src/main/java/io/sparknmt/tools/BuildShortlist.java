@@ -56,7 +56,7 @@ public final class BuildShortlist implements Callable<Integer> {
     Path output;
 
     @Option(names = "--sample", defaultValue = "20000", paramLabel = "N",
-            description = "Sentence pairs to count: the first N non-empty lines (default: ${DEFAULT-VALUE}).")
+            description = "Sentence pairs to count: the first N lines (default: ${DEFAULT-VALUE}).")
     int sample;
 
     @Option(names = "--per-source", defaultValue = "100", paramLabel = "K",
@@ -78,6 +78,10 @@ public final class BuildShortlist implements Callable<Integer> {
     @Option(names = "--threads", paramLabel = "T",
             description = "Translator threads for the model's translations (default: the available processors).")
     Integer threads;
+
+    /** Batches of the model's translations (the job's default batch limits). */
+    private static final int BATCH_SENTENCES = 32;
+    private static final int BATCH_TOKENS = 4096;
 
     public static void main(String[] args) {
         System.exit(run(args));
@@ -174,7 +178,8 @@ public final class BuildShortlist implements Callable<Integer> {
             List<Future<List<Translation>>> parts = new ArrayList<>();
             for (int from = 0; from < n; from += chunk) {
                 List<int[]> part = ids.subList(from, Math.min(n, from + chunk));
-                parts.add(pool.submit(() -> translateSorted(tr, part, opt)));
+                parts.add(pool.submit(() -> tr.translateIds(part.toArray(new int[0][]), opt, BATCH_SENTENCES,
+                        BATCH_TOKENS)));
             }
             List<int[]> out = new ArrayList<>(n);
             for (Future<List<Translation>> f : parts) {
@@ -190,47 +195,25 @@ public final class BuildShortlist implements Callable<Integer> {
         }
     }
 
-    /** Translates in batches of similar lengths (as the job does), results in input order. */
-    private static List<Translation> translateSorted(Translator tr, List<int[]> ids, DecodeOptions opt) {
-        int n = ids.size();
-        Integer[] order = new Integer[n];
-        for (int i = 0; i < n; i++) {
-            order[i] = i;
-        }
-        java.util.Arrays.sort(order, java.util.Comparator.comparingInt(i -> ids.get(i).length));
-        Translation[] result = new Translation[n];
-        try (io.sparknmt.model.Workspace ws = new io.sparknmt.model.Workspace()) {
-            for (int start = 0; start < n; ) {
-                int end = Math.min(n, start + 32);
-                int[][] batch = new int[end - start][];
-                for (int i = start; i < end; i++) {
-                    batch[i - start] = ids.get(order[i]);
-                }
-                List<Translation> got = tr.translateIds(batch, opt, ws);
-                for (int i = start; i < end; i++) {
-                    result[order[i]] = got.get(i - start);
-                }
-                start = end;
-            }
-        }
-        return java.util.Arrays.asList(result);
-    }
-
     /**
-     * The first {@code max} non-empty lines of {@code file} (with {@code expect} set: the lines
-     * paired with those, by line number, so both sides are cut the same way).
+     * The first {@code max} lines of {@code file}; with {@code pairedWith} set, exactly that many
+     * lines (the target side of a parallel corpus, line by line), an error when the file has fewer.
      */
-    private List<String> readLines(Path file, int max, Integer expect) throws IOException {
+    private static List<String> readLines(Path file, int max, Integer pairedWith) throws IOException {
+        int want = pairedWith != null ? pairedWith : max;
         List<String> out = new ArrayList<>();
         try (BufferedReader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
             String line;
-            while ((line = r.readLine()) != null && out.size() < (expect != null ? Integer.MAX_VALUE : max)) {
+            while (out.size() < want && (line = r.readLine()) != null) {
                 out.add(line);
             }
         } catch (java.nio.charset.MalformedInputException e) {
             throw new IOException(file + ": not UTF-8 text (line " + (out.size() + 1) + ")", e);
         } catch (java.nio.file.NoSuchFileException e) {
             throw new IOException(file + ": no such file", e);
+        }
+        if (pairedWith != null && out.size() < want) {
+            throw new IOException(file + ": " + out.size() + " lines, the source sample has " + want);
         }
         return out;
     }
