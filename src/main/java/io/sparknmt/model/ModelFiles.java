@@ -140,14 +140,18 @@ public final class ModelFiles {
         return out;
     }
 
+    /** A fresh SHA-256 digest (the model package's fingerprints: files, shortlists). */
+    static MessageDigest sha256() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every JVM has SHA-256", e);
+        }
+    }
+
     /** SHA-256 over the files that decide the translations (config, weights, tokenizers), hex. */
     public String fingerprint() throws IOException {
-        MessageDigest md;
-        try {
-            md = MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        MessageDigest md = sha256();
         byte[] buf = new byte[1 << 16];
         // the weight files the format reader will read (safetensors, .bin, shards, .npz), in the
         // place model.safetensors has in the list, so that a safetensors model keeps its fingerprint

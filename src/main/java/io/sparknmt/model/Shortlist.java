@@ -3,7 +3,6 @@ package io.sparknmt.model;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
-import io.sparknmt.io.Digests;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.Serializable;
@@ -26,7 +25,7 @@ import java.util.Map;
  * sometimes the chosen tokens differ from exact mode (its quality cost is measured in
  * docs/benchmarks.md).
  *
- * <p>The file is JSON, written by {@code jobs/build-shortlist} ({@code io.sparknmt.tools.BuildShortlist}),
+ * <p>The file is JSON, written by {@code jobs/build-shortlist} ({@code tools/BuildShortlist}),
  * pieces as the model's vocabularies spell them:
  * <pre>{@code
  * {"format": "spark-nmt-shortlist", "version": 1, "built_from": "...",
@@ -74,7 +73,7 @@ public final class Shortlist implements Serializable {
         } catch (IOException e) {
             throw new ModelFormatException(file + ": cannot read the shortlist: " + e.getMessage(), e);
         }
-        MessageDigest md = Digests.sha256();
+        MessageDigest md = ModelFiles.sha256();
         BitSet always = new BitSet(targetSize);
         for (int s : specials) {
             if (s >= 0 && s < targetSize) {
