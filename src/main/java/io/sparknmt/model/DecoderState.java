@@ -222,12 +222,18 @@ public final class DecoderState implements AutoCloseable {
         steps = 0;
     }
 
-    /** Makes room for position {@code t}, doubling the time capacity when needed (amortised). */
+    /**
+     * Makes room for position {@code t}, doubling the time capacity when needed (amortised). The
+     * grown caches hold the rows still active, not the batch's first row count: rows only drop out
+     * of a batch (finished sentences), so a batch whose last open beams run long (a loop that only
+     * max length ends) does not carry a cache sized for every row it started with.
+     */
     void ensureTime(int t) {
         if (t < timeCapacity) {
             return;
         }
         int newCap = Math.max(t + 1, timeCapacity * 2);
+        rowCapacity = Math.max(rows, 1);
         long floats = (long) rowCapacity * newCap * d;
         for (int l = 0; l < layers; l++) {
             cacheK[l] = relayout(cacheK[l], floats, newCap, "self-attention keys of decoder layer " + l);

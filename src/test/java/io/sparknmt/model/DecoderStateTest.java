@@ -83,6 +83,26 @@ class DecoderStateTest {
         }
     }
 
+    @Test
+    void aGrownCacheHoldsOnlyTheRowsStillActive() {
+        try (DecoderState st = new DecoderState(LAYERS, D, HEADS, 4, 5, new MultiHeadAttention.Scratch())) {
+            st.reset(new EncoderOutput(new float[0], 8, 1, new int[8]), 8, 2);
+            st.initRows(new int[]{0, 1, 2, 3, 4, 5, 6, 7});
+            st.advance();
+            st.advance();
+            for (int l = 0; l < LAYERS; l++) {
+                fill(st, st.cacheK[l].buffer(), l, 8, 2, 0);
+            }
+            st.reorderRows(new int[]{6, 3}, 2); // six of the eight rows finished
+            st.ensureTime(2);
+            assertEquals(4, st.timeCapacity());
+            for (int l = 0; l < LAYERS; l++) {
+                assertEquals(2L * 4 * D, st.cacheK[l].capacity(), "layer " + l + ": two rows of four positions");
+                check(st, st.cacheK[l].buffer(), l, new int[]{6, 3}, 2, 2, 0, "after the drop");
+            }
+        }
+    }
+
     private static float value(int l, int row, int h, int t, int i, int kv) {
         return ((((l * 16 + row) * 4 + h) * 16 + t) * 16 + i) * 2 + kv;
     }
