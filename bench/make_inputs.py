@@ -5,6 +5,10 @@ final </s> included), so that spark-nmt and PyTorch read exactly the same input.
     make_inputs.py random MODEL_DIR N LENGTH OUT   # N random sentences of LENGTH ids (</s> last)
     make_inputs.py corpus MODEL_DIR N CORPUS OUT   # the first N lines of CORPUS, tokenized as
                                                    # MarianTokenizer does (source.spm + vocab.json)
+    make_inputs.py packed MODEL_DIR N LENGTH CORPUS OUT
+        # N sentences of exactly LENGTH ids (</s> last): CORPUS's lines tokenized as above, one
+        # after another, cut into LENGTH - 1 pieces each: real token statistics at the length of
+        # the random inputs (what a real shortlist sees, at the random benchmark's source length)
 """
 import json
 import os
@@ -35,6 +39,17 @@ def random_ids(model_dir, n, length):
     return out
 
 
+def packed_ids(model_dir, n, length, corpus):
+    with open(corpus, encoding="utf-8") as f:
+        lines = sum(1 for _ in f)
+    sentences = corpus_ids(model_dir, lines, corpus)
+    eos = sentences[0][-1]
+    stream = [t for s in sentences for t in s[:-1]]
+    if len(stream) < n * (length - 1):
+        sys.exit(f"{corpus} has {len(stream)} tokens, {n} x {length - 1} needed")
+    return [stream[i * (length - 1):(i + 1) * (length - 1)] + [eos] for i in range(n)]
+
+
 def corpus_ids(model_dir, n, corpus):
     import sentencepiece as spm
     with open(os.path.join(model_dir, "vocab.json"), encoding="utf-8") as f:
@@ -55,10 +70,14 @@ def corpus_ids(model_dir, n, corpus):
 
 
 def main(argv):
-    if len(argv) != 5 or argv[0] not in ("random", "corpus"):
+    if argv[:1] == ["packed"] and len(argv) == 6:
+        _, model_dir, n, length, corpus, out = argv
+        ids = packed_ids(model_dir, int(n), int(length), corpus)
+    elif len(argv) == 5 and argv[0] in ("random", "corpus"):
+        kind, model_dir, n, arg, out = argv
+        ids = random_ids(model_dir, int(n), int(arg)) if kind == "random" else corpus_ids(model_dir, int(n), arg)
+    else:
         sys.exit(__doc__)
-    kind, model_dir, n, arg, out = argv
-    ids = random_ids(model_dir, int(n), int(arg)) if kind == "random" else corpus_ids(model_dir, int(n), arg)
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     with open(out, "w") as f:
         for s in ids:

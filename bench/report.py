@@ -203,7 +203,7 @@ def main(argv):
         exact_bleu = {q["search"]: q["bleu"] for q in quality if q["weights"] == "float"}
         for q in quality:
             d = q["bleu"] - exact_bleu.get(q["search"], q["bleu"])
-            out(f"  {q['weights']:<5} {q['search']:<6}: BLEU {q['bleu']:.2f} ({d:+.2f} vs exact), {q['tps']:.1f} tokens/s, "
+            out(f"  {q['weights']:<15} {q['search']:<6}: BLEU {q['bleu']:.2f} ({d:+.2f} vs exact), {q['tps']:.1f} tokens/s, "
                 f"{q['same']}/{q['n']} identical to exact, resident {q['resident'] / 1e6:.2f} MB = "
                 f"{q['resident'] / q['fp32']:.3f}x FP32")
 

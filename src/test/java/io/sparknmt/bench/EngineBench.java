@@ -43,6 +43,7 @@ import java.util.concurrent.Future;
  * EngineBench --model DIR --name NAME --ids FILE --plan 1:16:greedy,1:16:beam4,2:16:greedy
  *             [--reps 3] [--warmup 1] [--warmup-max-rows 64] [--new-tokens 30] [--out results.tsv]
  *             [--dump DIR] [--threading intra|slices] [--weights float|int8]
+ *             [--shortlist FILE [--shortlist-vocab MODEL_DIR]]
  * </pre>
  * A plan item is THREADS:BATCH:MODE with MODE {@code greedy} or {@code beamK}; items run in the
  * given order. Each item gets {@code --warmup} untimed runs when it has at most
@@ -65,6 +66,8 @@ public final class EngineBench {
         String model = null;
         io.sparknmt.kernel.WeightFormat weightsFormat = io.sparknmt.kernel.WeightFormat.FLOAT;
         String name = null;
+        String shortlistFile = null;
+        String shortlistVocab = null;
         String idsFile = null;
         String out = null;
         String dump = null;
@@ -100,6 +103,8 @@ public final class EngineBench {
                     default -> throw new IllegalArgumentException("--threading intra|slices, got " + v);
                 };
                 case "--weights" -> weightsFormat = io.sparknmt.kernel.WeightFormat.parse(v);
+                case "--shortlist" -> shortlistFile = v;
+                case "--shortlist-vocab" -> shortlistVocab = v;
                 case "--reps" -> reps = Integer.parseInt(v);
                 case "--warmup" -> warmup = Integer.parseInt(v);
                 case "--new-tokens" -> newTokens = Integer.parseInt(v);
@@ -119,9 +124,20 @@ public final class EngineBench {
         MarianConfig cfg = MarianConfig.read(dir.resolve("config.json"));
         MarianWeights weights = MarianWeights.load(dir, cfg);
         Kernels kernels = KernelProvider.get();
-        MarianModel m = new MarianModel(weights, kernels, weightsFormat);
-        // results and dumps of an opt-in mode are their own engine: spark-nmt-int8
-        String engine = weightsFormat == io.sparknmt.kernel.WeightFormat.FLOAT ? "spark-nmt" : "spark-nmt-" + weightsFormat.flag();
+        io.sparknmt.model.Shortlist shortlist = null;
+        if (shortlistFile != null) {
+            // the shortlist's pieces are read with the vocabulary of --shortlist-vocab (default: the
+            // model's own): a real model's shortlist can drive a random model of the same ids
+            Path vocabDir = Path.of(shortlistVocab != null ? shortlistVocab : model);
+            java.util.Map<String, Integer> vocab = io.sparknmt.model.ModelFiles.readVocab(vocabDir.resolve("vocab.json"));
+            shortlist = io.sparknmt.model.Shortlist.read(Path.of(shortlistFile), vocab, cfg.vocabSize(), vocab,
+                    cfg.decoderVocabSize(), cfg.padId(), cfg.eosId(), cfg.decoderStartId());
+        }
+        MarianModel m = new MarianModel(weights, kernels, weightsFormat, shortlist);
+        // results and dumps of an opt-in mode are their own engine: spark-nmt-int8, spark-nmt-shortlist,
+        // spark-nmt-int8-shortlist
+        String engine = "spark-nmt" + (weightsFormat == io.sparknmt.kernel.WeightFormat.FLOAT ? "" : "-" + weightsFormat.flag())
+                + (shortlist == null ? "" : "-shortlist");
         // EOS and pad suppressed, no forced EOS: exactly newTokens tokens per hypothesis
         GenerationConfig gen = new GenerationConfig(1, newTokens + 1, 1.0,
                 new int[] {cfg.padId(), cfg.eosId()}, -1);
@@ -248,12 +264,19 @@ public final class EngineBench {
             return result;
         }
 
+        /** Batch sizes whose shortlist width was logged (once each). */
+        private final java.util.Set<Integer> widthsLogged = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
         /** Encode + search for one slice: what one Spark task does with one token batch. */
         int[][] runSlice(int[][] batch, int beams) {
             DecodeOptions opt = new DecodeOptions(beams, newTokens + 1, 1.0, 1);
             int[][] out = new int[batch.length][];
             try (Workspace ws = new Workspace()) {
                 EncoderOutput enc = model.encode(batch, ws);
+                if (enc.outputIds() != null && widthsLogged.add(batch.length)) {
+                    System.err.printf(Locale.ROOT, "spark-nmt bench: shortlist: a batch of %d sentences scores %d of %d "
+                            + "target tokens%n", batch.length, enc.outputIds().length, model.config().decoderVocabSize());
+                }
                 if (beams == 1) {
                     Hypothesis[] hs = GreedySearch.run(model, gen, enc, opt, ws);
                     for (int b = 0; b < hs.length; b++) {

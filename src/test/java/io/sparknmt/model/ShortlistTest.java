@@ -30,6 +30,39 @@ class ShortlistTest {
     Path tmp;
 
     /**
+     * The shortlist shipped beside the sample model (sample-data/shortlist.json, jobs/build-shortlist
+     * over the model's own greedy translations of 10,000 Multi30k training sentences, none of them
+     * in test_2016_flickr) belongs to that model, narrows a batch of 32 to under a third of the
+     * vocabulary, and costs under one BLEU point on sentences it was not built from.
+     */
+    @Test
+    void shippedShortlistCostsLittleBleuOnUnseenSentences() throws Exception {
+        ModelBundle bundle = ModelBundle.load(TestPaths.sampleModel());
+        ModelBundle withList = bundle.withShortlist(TestPaths.repo().resolve("sample-data/shortlist.json"));
+        List<String> src = Files.readAllLines(TestPaths.multi30k().resolve("test_2016_flickr.en")).subList(0, 200);
+        List<String> ref = Files.readAllLines(TestPaths.multi30k().resolve("test_2016_flickr.de")).subList(0, 200);
+        DecodeOptions greedy = DecodeOptions.greedy(64);
+        try (Translator exact = Translator.of(bundle, KernelProvider.get());
+             Translator fast = Translator.of(withList, KernelProvider.get())) {
+            int[][] batch = new int[32][];
+            for (int i = 0; i < 32; i++) {
+                batch[i] = exact.tokenizer().encode(src.get(i));
+            }
+            int vocab = bundle.config().decoderVocabSize();
+            int width = withList.shortlist().candidates(TokenIds.of(batch)).length;
+            assertTrue(width < vocab / 3, "a batch of 32 scores " + width + " of " + vocab + " tokens");
+            double a = io.sparknmt.eval.Bleu.corpus(texts(exact.translate(src, greedy, 32, 4096)), ref).score();
+            double b = io.sparknmt.eval.Bleu.corpus(texts(fast.translate(src, greedy, 32, 4096)), ref).score();
+            assertTrue(a > 25, "exact mode's BLEU " + a);
+            assertTrue(Math.abs(a - b) < 1.0, "BLEU exact " + a + ", shortlist " + b);
+        }
+    }
+
+    private static List<String> texts(List<Translation> out) {
+        return out.stream().map(Translation::text).toList();
+    }
+
+    /**
      * Built from the model's own greedy translations with every co-occurring target kept, the
      * shortlist holds each of those outputs' tokens among its batch's candidates; the candidates'
      * logits are exact mode's, so greedy picks the same tokens: identical outputs, from a batch
