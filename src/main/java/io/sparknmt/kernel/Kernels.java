@@ -21,11 +21,18 @@ public interface Kernels {
     /**
      * As {@link #pack(float[], int, int)} in {@code format}: {@link WeightFormat#FLOAT} packs the
      * values as they are, {@link WeightFormat#INT8} quantizes each output row
-     * ({@link Int8Kernels#quantize}).
+     * ({@link Int8Kernels#quantize}), {@link WeightFormat#BF16} rounds each value ({@link Bf16}).
      */
     default PackedWeight pack(float[] w, int n, int k, WeightFormat format) {
-        return format == WeightFormat.INT8 ? Int8Kernels.quantize(w, n, k) : pack(w, n, k);
+        return switch (format) {
+            case INT8 -> Int8Kernels.quantize(w, n, k);
+            case BF16 -> Bf16.pack(w, n, k, BF16_PANEL);
+            case FLOAT -> pack(w, n, k);
+        };
     }
+
+    /** Panel width of bf16 weights for kernels without a vector width of their own. */
+    int BF16_PANEL = 16;
 
     /**
      * The weight made of rows {@code rows} of {@code w} (output features, in that order), packed as
@@ -47,7 +54,8 @@ public interface Kernels {
         for (int i = 0; i < rows.length; i++) {
             w.copyRow(rows[i], tmp, i * k);
         }
-        return pack(tmp, rows.length, k);
+        // bf16 values are floats exactly, so rounding them again keeps them
+        return w instanceof PackedWeight.Bf16Panels ? pack(tmp, rows.length, k, WeightFormat.BF16) : pack(tmp, rows.length, k);
     }
 
     /**

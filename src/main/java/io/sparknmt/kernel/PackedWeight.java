@@ -9,7 +9,7 @@ package io.sparknmt.kernel;
  * with per-row scales) is a new record beside it, a new case in each kernel's {@code linear},
  * and a new pair of twins in the kernel tests, not a flag threaded through the kernels.
  */
-public sealed interface PackedWeight permits PackedWeight.FloatPanels, PackedWeight.Int8Rows {
+public sealed interface PackedWeight permits PackedWeight.FloatPanels, PackedWeight.Int8Rows, PackedWeight.Bf16Panels {
 
     /** Output features (rows of the checkpoint tensor). */
     int n();
@@ -93,6 +93,42 @@ public sealed interface PackedWeight permits PackedWeight.FloatPanels, PackedWei
         @Override
         public long bytes() {
             return data.length + 4L * scales.length;
+        }
+    }
+
+    /**
+     * bfloat16 values in column panels, two per int ({@link Bf16}): {@code panel} output features
+     * per panel, k-major, feature {@code j} in the low half and {@code j + panel / 2} in the high half.
+     */
+    record Bf16Panels(int n, int k, int[] data, int panel) implements PackedWeight {
+        public Bf16Panels {
+            if (n <= 0 || k <= 0) {
+                throw new IllegalArgumentException("weight shape must be positive, got [" + n + ", " + k + "]");
+            }
+            long panels = (n + panel - 1) / panel;
+            if (panel < 2 || panel % 2 != 0 || data.length != panels * k * (panel / 2)) {
+                throw new IllegalArgumentException("bf16 weight [" + n + ", " + k + "] in panels of " + panel
+                        + " has " + data.length + " ints");
+            }
+        }
+
+        @Override
+        public void copyRow(int row, float[] out, int off) {
+            if (row < 0 || row >= n) {
+                throw new IndexOutOfBoundsException("row " + row + " of a weight with " + n + " rows");
+            }
+            int half = panel / 2;
+            int j = row % panel;
+            int base = (row / panel) * k * half + (j % half);
+            for (int kk = 0; kk < k; kk++) {
+                int v = data[base + kk * half];
+                out[off + kk] = Float.intBitsToFloat(j < half ? v << 16 : v & 0xFFFF0000);
+            }
+        }
+
+        @Override
+        public long bytes() {
+            return 4L * data.length;
         }
     }
 }

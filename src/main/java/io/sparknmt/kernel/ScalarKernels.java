@@ -27,6 +27,10 @@ public final class ScalarKernels implements Kernels {
             Int8Kernels.linearBlocked(x, xOff, m, q, bias, y, yOff); // equals linearScalar exactly
             return;
         }
+        if (weight instanceof PackedWeight.Bf16Panels h) {
+            Bf16.linearRows(x, xOff, 0, m, h, bias, y, yOff, 0, h.n());
+            return;
+        }
         if (!(weight instanceof PackedWeight.FloatPanels w)) {
             throw new IllegalArgumentException("no " + name() + " kernel for weights of kind " + weight.getClass().getSimpleName());
         }

@@ -67,7 +67,25 @@ final class VectorKernels implements Kernels {
     }
 
     @Override
+    public PackedWeight pack(float[] w, int n, int k, WeightFormat format) {
+        return format == WeightFormat.BF16 ? Bf16.pack(w, n, k, NR) : Kernels.super.pack(w, n, k, format);
+    }
+
+    @Override
     public void linear(float[] x, int xOff, int m, PackedWeight weight, float[] bias, float[] y, int yOff) {
+        if (weight instanceof PackedWeight.Bf16Panels h) {
+            if (h.panel() != NR) {
+                throw new IllegalArgumentException("bf16 weight packed for panel " + h.panel() + ", this kernel needs " + NR);
+            }
+            int panels = (h.n() + NR - 1) / NR;
+            KernelThreads group = KernelThreads.group();
+            if (group != null && (long) m * h.n() * h.k() >= KernelThreads.MIN_PARALLEL_MACS && panels > 1) {
+                group.linear(this, x, xOff, m, h, bias, y, yOff, panels, null, null);
+            } else {
+                bf16Panels(x, xOff, m, h, bias, y, yOff, 0, panels);
+            }
+            return;
+        }
         if (weight instanceof PackedWeight.Int8Rows q) {
             if (BS == null || SS == null) {
                 Int8Kernels.linearBlocked(x, xOff, m, q, bias, y, yOff);
@@ -152,6 +170,150 @@ final class VectorKernels implements Kernels {
                         holder[1]);
             }
         }
+    }
+
+    /**
+     * {@link #linearPanels} over bf16 panels ({@link Bf16}): the same blocking, with tiles that
+     * widen each int of a panel row into the two float vectors of its features. Rows left over after
+     * the last full tile, and the last partial panel, take the one-row kernel. Every value is the
+     * same FMA chain as {@link Bf16#linearRows}' whichever path computes it.
+     */
+    void bf16Panels(float[] x, int xOff, int m, PackedWeight.Bf16Panels w, float[] bias, float[] y, int yOff,
+                    int p0, int p1) {
+        int n = w.n();
+        int k = w.k();
+        int[] b = w.data();
+        int tiles = m / MR;
+        int mcTiles = Math.max(1, A_BLOCK_FLOATS / (k * MR));
+        float[][] holder = A_PACK.get();
+        for (int t0 = 0; t0 < tiles; t0 += mcTiles) {
+            int t1 = Math.min(tiles, t0 + mcTiles);
+            float[] a = holder[0];
+            int need = (t1 - t0) * MR * k;
+            if (a.length < need) {
+                a = new float[need];
+                holder[0] = a;
+            }
+            packRows(x, xOff + t0 * MR * k, t1 - t0, k, a);
+            for (int p = p0; p < p1; p++) {
+                int col0 = p * NR;
+                int bBase = p * k * L;
+                if (n - col0 < NR) {
+                    for (int i = t0 * MR; i < t1 * MR; i++) {
+                        row1h(x, xOff + i * k, b, bBase, k, bias, y, yOff + i * n + col0, col0, n - col0, holder[1]);
+                    }
+                    continue;
+                }
+                for (int t = t0; t < t1; t++) {
+                    int c = yOff + t * MR * n + col0;
+                    int aBase = (t - t0) * MR * k;
+                    if (MR == 8) {
+                        tile8h(a, aBase, b, bBase, k, bias, y, c, n, col0);
+                    } else {
+                        tile4h(a, aBase, b, bBase, k, bias, y, c, n, col0);
+                    }
+                }
+            }
+        }
+        for (int i = tiles * MR; i < m; i++) {
+            for (int p = p0; p < p1; p++) {
+                int col0 = p * NR;
+                row1h(x, xOff + i * k, b, p * k * L, k, bias, y, yOff + i * n + col0, col0, Math.min(NR, n - col0),
+                        holder[1]);
+            }
+        }
+    }
+
+    /** {@link #row1} over a bf16 panel (zero-padded past {@code n}, as the float panels are). */
+    private static void row1h(float[] x, int a, int[] b, int bBase, int k, float[] bias, float[] y, int c,
+                              int col0, int cols, float[] tmp) {
+        boolean partial = cols < NR;
+        FloatVector c0;
+        FloatVector c1;
+        if (partial) {
+            java.util.Arrays.fill(tmp, 0, NR, 0f);
+            if (bias != null) {
+                System.arraycopy(bias, col0, tmp, 0, cols);
+            }
+            c0 = FloatVector.fromArray(S, tmp, 0);
+            c1 = FloatVector.fromArray(S, tmp, L);
+        } else {
+            c0 = bias == null ? FloatVector.zero(S) : FloatVector.fromArray(S, bias, col0);
+            c1 = bias == null ? FloatVector.zero(S) : FloatVector.fromArray(S, bias, col0 + L);
+        }
+        int bo = bBase;
+        for (int kk = 0; kk < k; kk++, bo += L) {
+            FloatVector v = FloatVector.broadcast(S, x[a + kk]);
+            IntVector h = IntVector.fromArray(IS, b, bo);
+            c0 = v.fma(h.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), c0);
+            c1 = v.fma(h.lanewise(VectorOperators.AND, 0xFFFF0000).reinterpretAsFloats(), c1);
+        }
+        if (partial) {
+            c0.intoArray(tmp, 0);
+            c1.intoArray(tmp, L);
+            System.arraycopy(tmp, 0, y, c, cols);
+        } else {
+            c0.intoArray(y, c);
+            c1.intoArray(y, c + L);
+        }
+    }
+
+    /** {@link #tile4} over a bf16 panel: one int vector load gives the panel row's two float vectors. */
+    private static void tile4h(float[] a, int aBase, int[] b, int bBase, int k, float[] bias,
+                               float[] y, int c, int ldc, int col0) {
+        FloatVector z0 = bias == null ? FloatVector.zero(S) : FloatVector.fromArray(S, bias, col0);
+        FloatVector z1 = bias == null ? FloatVector.zero(S) : FloatVector.fromArray(S, bias, col0 + L);
+        FloatVector c00, c01, c10, c11, c20, c21, c30, c31;
+        c00 = z0; c01 = z1; c10 = z0; c11 = z1; c20 = z0; c21 = z1; c30 = z0; c31 = z1;
+        int ai = aBase;
+        int bo = bBase;
+        for (int kk = 0; kk < k; kk++, ai += 4, bo += L) {
+            IntVector h = IntVector.fromArray(IS, b, bo);
+            FloatVector b0 = h.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            FloatVector b1 = h.lanewise(VectorOperators.AND, 0xFFFF0000).reinterpretAsFloats();
+            FloatVector v;
+            v = FloatVector.broadcast(S, a[ai]); c00 = v.fma(b0, c00); c01 = v.fma(b1, c01);
+            v = FloatVector.broadcast(S, a[ai + 1]); c10 = v.fma(b0, c10); c11 = v.fma(b1, c11);
+            v = FloatVector.broadcast(S, a[ai + 2]); c20 = v.fma(b0, c20); c21 = v.fma(b1, c21);
+            v = FloatVector.broadcast(S, a[ai + 3]); c30 = v.fma(b0, c30); c31 = v.fma(b1, c31);
+        }
+        c00.intoArray(y, c); c01.intoArray(y, c + L);
+        c10.intoArray(y, c + ldc); c11.intoArray(y, c + ldc + L);
+        c20.intoArray(y, c + 2 * ldc); c21.intoArray(y, c + 2 * ldc + L);
+        c30.intoArray(y, c + 3 * ldc); c31.intoArray(y, c + 3 * ldc + L);
+    }
+
+    /** {@link #tile8} over a bf16 panel. */
+    private static void tile8h(float[] a, int aBase, int[] b, int bBase, int k, float[] bias,
+                               float[] y, int c, int ldc, int col0) {
+        FloatVector z0 = bias == null ? FloatVector.zero(S) : FloatVector.fromArray(S, bias, col0);
+        FloatVector z1 = bias == null ? FloatVector.zero(S) : FloatVector.fromArray(S, bias, col0 + L);
+        FloatVector c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, c60, c61, c70, c71;
+        c00 = z0; c01 = z1; c10 = z0; c11 = z1; c20 = z0; c21 = z1; c30 = z0; c31 = z1; c40 = z0; c41 = z1; c50 = z0; c51 = z1; c60 = z0; c61 = z1; c70 = z0; c71 = z1;
+        int ai = aBase;
+        int bo = bBase;
+        for (int kk = 0; kk < k; kk++, ai += 8, bo += L) {
+            IntVector h = IntVector.fromArray(IS, b, bo);
+            FloatVector b0 = h.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            FloatVector b1 = h.lanewise(VectorOperators.AND, 0xFFFF0000).reinterpretAsFloats();
+            FloatVector v;
+            v = FloatVector.broadcast(S, a[ai]); c00 = v.fma(b0, c00); c01 = v.fma(b1, c01);
+            v = FloatVector.broadcast(S, a[ai + 1]); c10 = v.fma(b0, c10); c11 = v.fma(b1, c11);
+            v = FloatVector.broadcast(S, a[ai + 2]); c20 = v.fma(b0, c20); c21 = v.fma(b1, c21);
+            v = FloatVector.broadcast(S, a[ai + 3]); c30 = v.fma(b0, c30); c31 = v.fma(b1, c31);
+            v = FloatVector.broadcast(S, a[ai + 4]); c40 = v.fma(b0, c40); c41 = v.fma(b1, c41);
+            v = FloatVector.broadcast(S, a[ai + 5]); c50 = v.fma(b0, c50); c51 = v.fma(b1, c51);
+            v = FloatVector.broadcast(S, a[ai + 6]); c60 = v.fma(b0, c60); c61 = v.fma(b1, c61);
+            v = FloatVector.broadcast(S, a[ai + 7]); c70 = v.fma(b0, c70); c71 = v.fma(b1, c71);
+        }
+        c00.intoArray(y, c); c01.intoArray(y, c + L);
+        c10.intoArray(y, c + ldc); c11.intoArray(y, c + ldc + L);
+        c20.intoArray(y, c + 2 * ldc); c21.intoArray(y, c + 2 * ldc + L);
+        c30.intoArray(y, c + 3 * ldc); c31.intoArray(y, c + 3 * ldc + L);
+        c40.intoArray(y, c + 4 * ldc); c41.intoArray(y, c + 4 * ldc + L);
+        c50.intoArray(y, c + 5 * ldc); c51.intoArray(y, c + 5 * ldc + L);
+        c60.intoArray(y, c + 6 * ldc); c61.intoArray(y, c + 6 * ldc + L);
+        c70.intoArray(y, c + 7 * ldc); c71.intoArray(y, c + 7 * ldc + L);
     }
 
     /** Copies {@code tiles * MR} rows of x into {@code a} as {@code [tile][kk][MR]}: one stream per tile. */
@@ -494,6 +656,8 @@ final class VectorKernels implements Kernels {
                     int u0, int u1) {
         if (w instanceof PackedWeight.Int8Rows q) {
             int8Rows(xq, xs, m, q, bias, y, yOff, 4 * u0, Math.min(q.n(), 4 * u1));
+        } else if (w instanceof PackedWeight.Bf16Panels h) {
+            bf16Panels(x, xOff, m, h, bias, y, yOff, u0, u1);
         } else {
             linearPanels(x, xOff, m, (PackedWeight.FloatPanels) w, bias, y, yOff, u0, u1);
         }

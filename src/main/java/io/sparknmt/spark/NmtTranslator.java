@@ -124,7 +124,7 @@ public class NmtTranslator extends Transformer implements DefaultParamsWritable 
         emitSentences = new BooleanParam(this, "emitSentences", "--emit-sentences: add the sentences field");
         kernelThreads = new IntParam(this, "kernelThreads", "--kernel-threads (0 = spark.task.cpus)");
         taskMemoryMb = new IntParam(this, "taskMemoryMb", "--task-memory-mb: memory budget of one task (512)");
-        weights = new Param<>(this, "weights", "--weights: float (exact) | int8 (opt-in), how executors keep the weights");
+        weights = new Param<>(this, "weights", "--weights: float (exact) | int8 | bf16 (opt-in), how executors keep the weights");
         shortlist = new Param<>(this, "shortlist", "--shortlist: a vocabulary shortlist file (opt-in; jobs/build-shortlist)");
         dedup = new BooleanParam(this, "dedup", "each distinct source unit decoded once in a batch Dataset (true; "
                 + "false = --no-dedup). A streaming Dataset is always translated row by row");

@@ -109,20 +109,21 @@ class TranslateJobTest {
         }
     }
 
-    /** --weights int8 reaches the executors: the job's rows are the engine's int8 translations. */
-    @Test
-    void int8WeightsAreTheEnginesInt8Translations() throws IOException {
-        Path out = tmp.resolve("int8");
+    /** --weights int8 / bf16 reach the executors: the job's rows are the engine's translations in that mode. */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"int8", "bf16"})
+    void optInWeightsAreTheEnginesTranslationsInThatMode(String mode) throws IOException {
+        Path out = tmp.resolve(mode);
         int rc = TranslateJob.run("--model", MODEL.toString(), "--input", CORPUS.toString(), "--output", out.toString(),
-                "--output-format", "jsonl", "--beam-size", "1", "--num-partitions", "2", "--weights", "int8");
+                "--output-format", "jsonl", "--beam-size", "1", "--num-partitions", "2", "--weights", mode);
         assertEquals(0, rc);
         List<String> lines = Files.readAllLines(CORPUS, StandardCharsets.UTF_8);
         Map<Long, JsonNode> got = byId(readJsonl(out));
         assertEquals(lines.size(), got.size());
         List<Translation> expect;
-        try (Translator int8 = Translator.of(io.sparknmt.model.ModelBundle.load(MODEL),
-                io.sparknmt.kernel.KernelProvider.get(), io.sparknmt.kernel.WeightFormat.INT8)) {
-            expect = int8.translate(lines, DecodeOptions.greedy(engine.generation().maxLength()), 64, 4096);
+        try (Translator opt = Translator.of(io.sparknmt.model.ModelBundle.load(MODEL),
+                io.sparknmt.kernel.KernelProvider.get(), io.sparknmt.kernel.WeightFormat.parse(mode))) {
+            expect = opt.translate(lines, DecodeOptions.greedy(engine.generation().maxLength()), 64, 4096);
         }
         for (int i = 0; i < lines.size(); i++) {
             assertEquals(expect.get(i).text(), got.get((long) i).get("translation").asText(), "line " + i);
