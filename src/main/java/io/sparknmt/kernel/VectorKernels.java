@@ -82,7 +82,7 @@ final class VectorKernels implements Kernels {
             if (group != null && (long) m * h.n() * h.k() >= KernelThreads.MIN_PARALLEL_MACS && panels > 1) {
                 group.linear(this, x, xOff, m, h, bias, y, yOff, panels, null, null);
             } else {
-                bf16Panels(x, xOff, m, h, bias, y, yOff, 0, panels);
+                linearPanels(x, xOff, m, h, bias, y, yOff, 0, panels);
             }
             return;
         }
@@ -119,17 +119,22 @@ final class VectorKernels implements Kernels {
     static final int A_BLOCK_FLOATS = 64 * 1024;
 
     /**
-     * Computes the output columns of panels {@code [p0, p1)}: the unit of work for threads.
-     * Rows are taken in blocks whose packed copy fits in L2; within a block, each panel (k x NR
+     * Computes the output columns of panels {@code [p0, p1)}: the unit of work for threads. Float
+     * panels, or bf16 panels ({@link Bf16}), whose tiles widen each int of a panel row into the two
+     * float vectors of its features: the same blocking and the same FMA chain as
+     * {@link Bf16#linearRows}, their scalar twin. Rows are taken in blocks whose packed copy fits in L2; within a block, each panel (k x NR
      * floats, in L1/L2) is read by every MR-row tile of the block. Rows left over after the last
      * full tile, and the last partial panel, go through the one-row kernel. Every output value is the same FMA chain
      * (bias, then k in order) whichever path computes it, so results do not depend on the batch.
      */
-    void linearPanels(float[] x, int xOff, int m, PackedWeight.FloatPanels w, float[] bias, float[] y, int yOff,
+    void linearPanels(float[] x, int xOff, int m, PackedWeight w, float[] bias, float[] y, int yOff,
                       int p0, int p1) {
         int n = w.n();
         int k = w.k();
-        float[] b = w.data();
+        // float panels, or bf16 panels ({@link Bf16}: two values per int, widened in the tile)
+        float[] b = w instanceof PackedWeight.FloatPanels f ? f.data() : null;
+        int[] h = w instanceof PackedWeight.Bf16Panels hw ? hw.data() : null;
+        int panelInts = h != null ? k * L : k * NR;
         int tiles = m / MR;
         int mcTiles = Math.max(1, A_BLOCK_FLOATS / (k * MR));
         float[][] holder = A_PACK.get();
@@ -145,17 +150,23 @@ final class VectorKernels implements Kernels {
             for (int p = p0; p < p1; p++) {
                 int col0 = p * NR;
                 int cols = Math.min(NR, n - col0);
-                int bBase = p * k * NR;
+                int bBase = p * panelInts;
                 if (cols < NR) {
                     for (int i = t0 * MR; i < t1 * MR; i++) {
-                        row1(x, xOff + i * k, b, bBase, k, bias, y, yOff + i * n + col0, col0, cols, holder[1]);
+                        row(x, xOff + i * k, b, h, bBase, k, bias, y, yOff + i * n + col0, col0, cols, holder[1]);
                     }
                     continue;
                 }
                 for (int t = t0; t < t1; t++) {
                     int c = yOff + t * MR * n + col0;
                     int aBase = (t - t0) * MR * k;
-                    if (MR == 8) {
+                    if (h != null) {
+                        if (MR == 8) {
+                            tile8h(a, aBase, h, bBase, k, bias, y, c, n, col0);
+                        } else {
+                            tile4h(a, aBase, h, bBase, k, bias, y, c, n, col0);
+                        }
+                    } else if (MR == 8) {
                         tile8(a, aBase, b, bBase, k, bias, y, c, n, col0);
                     } else {
                         tile4(a, aBase, b, bBase, k, bias, y, c, n, col0);
@@ -166,61 +177,19 @@ final class VectorKernels implements Kernels {
         for (int i = tiles * MR; i < m; i++) {
             for (int p = p0; p < p1; p++) {
                 int col0 = p * NR;
-                row1(x, xOff + i * k, b, p * k * NR, k, bias, y, yOff + i * n + col0, col0, Math.min(NR, n - col0),
+                row(x, xOff + i * k, b, h, p * panelInts, k, bias, y, yOff + i * n + col0, col0, Math.min(NR, n - col0),
                         holder[1]);
             }
         }
     }
 
-    /**
-     * {@link #linearPanels} over bf16 panels ({@link Bf16}): the same blocking, with tiles that
-     * widen each int of a panel row into the two float vectors of its features. Rows left over after
-     * the last full tile, and the last partial panel, take the one-row kernel. Every value is the
-     * same FMA chain as {@link Bf16#linearRows}' whichever path computes it.
-     */
-    void bf16Panels(float[] x, int xOff, int m, PackedWeight.Bf16Panels w, float[] bias, float[] y, int yOff,
-                    int p0, int p1) {
-        int n = w.n();
-        int k = w.k();
-        int[] b = w.data();
-        int tiles = m / MR;
-        int mcTiles = Math.max(1, A_BLOCK_FLOATS / (k * MR));
-        float[][] holder = A_PACK.get();
-        for (int t0 = 0; t0 < tiles; t0 += mcTiles) {
-            int t1 = Math.min(tiles, t0 + mcTiles);
-            float[] a = holder[0];
-            int need = (t1 - t0) * MR * k;
-            if (a.length < need) {
-                a = new float[need];
-                holder[0] = a;
-            }
-            packRows(x, xOff + t0 * MR * k, t1 - t0, k, a);
-            for (int p = p0; p < p1; p++) {
-                int col0 = p * NR;
-                int bBase = p * k * L;
-                if (n - col0 < NR) {
-                    for (int i = t0 * MR; i < t1 * MR; i++) {
-                        row1h(x, xOff + i * k, b, bBase, k, bias, y, yOff + i * n + col0, col0, n - col0, holder[1]);
-                    }
-                    continue;
-                }
-                for (int t = t0; t < t1; t++) {
-                    int c = yOff + t * MR * n + col0;
-                    int aBase = (t - t0) * MR * k;
-                    if (MR == 8) {
-                        tile8h(a, aBase, b, bBase, k, bias, y, c, n, col0);
-                    } else {
-                        tile4h(a, aBase, b, bBase, k, bias, y, c, n, col0);
-                    }
-                }
-            }
-        }
-        for (int i = tiles * MR; i < m; i++) {
-            for (int p = p0; p < p1; p++) {
-                int col0 = p * NR;
-                row1h(x, xOff + i * k, b, p * k * L, k, bias, y, yOff + i * n + col0, col0, Math.min(NR, n - col0),
-                        holder[1]);
-            }
+    /** The one-row kernel of float panels {@code b} or, when {@code h} is not null, of bf16 panels {@code h}. */
+    private static void row(float[] x, int a, float[] b, int[] h, int bBase, int k, float[] bias, float[] y, int c,
+                            int col0, int cols, float[] tmp) {
+        if (h != null) {
+            row1h(x, a, h, bBase, k, bias, y, c, col0, cols, tmp);
+        } else {
+            row1(x, a, b, bBase, k, bias, y, c, col0, cols, tmp);
         }
     }
 
@@ -651,15 +620,13 @@ final class VectorKernels implements Kernels {
         }
     }
 
-    /** One thread's part of a linear call: float panels {@code [u0, u1)} or int8 rows {@code [4 u0, 4 u1)}. */
+    /** One thread's part of a linear call: float or bf16 panels {@code [u0, u1)}, or int8 rows {@code [4 u0, 4 u1)}. */
     void linearPart(float[] x, int xOff, int m, PackedWeight w, float[] bias, float[] y, int yOff, short[] xq, float[] xs,
                     int u0, int u1) {
         if (w instanceof PackedWeight.Int8Rows q) {
             int8Rows(xq, xs, m, q, bias, y, yOff, 4 * u0, Math.min(q.n(), 4 * u1));
-        } else if (w instanceof PackedWeight.Bf16Panels h) {
-            bf16Panels(x, xOff, m, h, bias, y, yOff, u0, u1);
         } else {
-            linearPanels(x, xOff, m, (PackedWeight.FloatPanels) w, bias, y, yOff, u0, u1);
+            linearPanels(x, xOff, m, w, bias, y, yOff, u0, u1); // float or bf16 panels
         }
     }
 
