@@ -60,27 +60,21 @@ public final class Bf16 {
     }
 
     /**
-     * {@code y = x W^T + bias} for rows {@code [i0, i1)} and features {@code [j0, j1)}, one FMA
-     * chain per value (bias, then k in order): the same values as the vector tiles give.
+     * {@code y = x W^T + bias}, one FMA chain per value (bias, then k in order): the scalar twin of
+     * the vector tiles, which give the same values. Reads each feature's row through
+     * {@link PackedWeight.Bf16Panels#copyRow}, the one decoder of the layout.
      */
-    static void linearRows(float[] x, int xOff, int i0, int i1, PackedWeight.Bf16Panels w, float[] bias,
-                           float[] y, int yOff, int j0, int j1) {
+    static void linearRows(float[] x, int xOff, int m, PackedWeight.Bf16Panels w, float[] bias, float[] y, int yOff) {
         int n = w.n();
         int k = w.k();
-        int half = w.panel() / 2;
-        int[] d = w.data();
-        for (int j = j0; j < j1; j++) {
-            int p = j / w.panel();
-            int jj = j % w.panel();
-            int base = p * k * half + (jj % half);
-            boolean low = jj < half;
-            for (int i = i0; i < i1; i++) {
+        float[] row = new float[k];
+        for (int j = 0; j < n; j++) {
+            w.copyRow(j, row, 0);
+            for (int i = 0; i < m; i++) {
                 int xr = xOff + i * k;
                 float acc = bias == null ? 0f : bias[j];
                 for (int kk = 0; kk < k; kk++) {
-                    int h = d[base + kk * half];
-                    float v = Float.intBitsToFloat(low ? h << 16 : h & 0xFFFF0000);
-                    acc = Math.fma(x[xr + kk], v, acc);
+                    acc = Math.fma(x[xr + kk], row[kk], acc);
                 }
                 y[yOff + i * n + j] = acc;
             }

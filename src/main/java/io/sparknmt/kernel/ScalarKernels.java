@@ -28,7 +28,7 @@ public final class ScalarKernels implements Kernels {
             return;
         }
         if (weight instanceof PackedWeight.Bf16Panels h) {
-            Bf16.linearRows(x, xOff, 0, m, h, bias, y, yOff, 0, h.n());
+            Bf16.linearRows(x, xOff, m, h, bias, y, yOff);
             return;
         }
         if (!(weight instanceof PackedWeight.FloatPanels w)) {

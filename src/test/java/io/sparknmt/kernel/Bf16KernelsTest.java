@@ -92,7 +92,7 @@ class Bf16KernelsTest {
             PackedWeight.Bf16Panels twin = Bf16.pack(w, n, k, 16);
             for (float[] b : new float[][]{bias, null}) {
                 float[] want = new float[m * n];
-                Bf16.linearRows(x, 2, 0, m, twin, b, want, 0, 0, n);
+                Bf16.linearRows(x, 2, m, twin, b, want, 0);
                 // the float math over the rounded weights, within float rounding
                 float[] rounded = new float[w.length];
                 for (int i = 0; i < w.length; i++) {
