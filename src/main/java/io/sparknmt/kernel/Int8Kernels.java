@@ -1,35 +1,41 @@
 package io.sparknmt.kernel;
 
 /**
- * int8 weights with per-output-row scales, times activations quantized per row to int16: an
- * integer dot product, so every summation order gives the same sum and the fast path
- * ({@link VectorKernels}) equals this scalar twin exactly.
+ * int8 weights ({@code --weights int8}, opt-in): each output feature's row quantized at load to
+ * int8 with its own scale ({@code scale = max|w| / 127}, round half away from zero), kept in column
+ * panels as {@link PackedWeight.Int8Panels}, one byte per weight: a quarter of float32's bytes. The
+ * vector tiles widen each byte to a float in registers and the math stays float32: activations are
+ * not quantized, and a value is {@code y[j] = (sum_p x[p] * q[j][p]) * scale[j] + bias[j]}, the sum
+ * one FMA chain from zero over {@code p} in order, then one FMA with the scale and the bias (a
+ * multiply where there is no bias). {@link #linearRows} is the scalar twin, with the same chains.
  *
- * <p>Why int16 activations, not int8 (as CTranslate2 does): an int32 sum of {@code k} products
- * of {@code |q_w| <= 127} and {@code |q_x| <= A} cannot overflow when {@code A <= 2^31 / (127 k)};
- * for d_model 512 that is the whole int16 range, for FFN 2048 still 8,256 levels (13 bits),
- * against 127 for int8. The weights carry the quantization error; the activations add little.
- * Where a row's activations are not finite the row's outputs are NaN, as a float product is.
- *
- * <p>Output: {@code y[i][j] = (float) sum * (sx[i] * sw[j]) + bias[j]}, one expression in both
- * twins.
+ * <p>Why not integer products: the Vector API has no int8 or int16 dot product. The route through
+ * it (bytes and shorts widened to int lanes, {@code vpmulld}, add) ran at 19-28 GFLOP/s against the
+ * float tile's 56-108 on an AVX-512 Xeon, and C2 did not vectorize a plain short x byte -> int
+ * reduction loop at all (2-3 GFLOP/s), on Java 17 and 25 alike (docs/benchmarks.md). Widening bytes to
+ * floats costs two instructions per vector of weights, shared by every row of a register tile, and
+ * keeps the FMA rate, while the bytes streamed from memory per decoding step drop four times.
  */
 public final class Int8Kernels {
     private Int8Kernels() {
     }
 
-    /** Largest activation level for an inner dimension of {@code k}: no int32 overflow. */
-    public static int activationLevels(int k) {
-        return (int) Math.min(Short.MAX_VALUE, (long) Integer.MAX_VALUE / (127L * k));
-    }
-
-    /** Quantizes a {@code [n, k]} checkpoint-layout weight: per row, scale = max|w| / 127. */
-    public static PackedWeight.Int8Rows quantize(float[] w, int n, int k) {
+    /**
+     * Quantizes a {@code [n, k]} checkpoint weight, per output row, into column panels of
+     * {@code panel} features.
+     *
+     * @throws IllegalArgumentException when a row is not finite, naming it
+     */
+    public static PackedWeight.Int8Panels pack(float[] w, int n, int k, int panel) {
         if (w.length != (long) n * k) {
             throw new IllegalArgumentException("weight has " + w.length + " values, expected " + n + "x" + k);
         }
-        byte[] q = new byte[w.length];
-        float[] scales = new float[n];
+        if (panel < 1) {
+            throw new IllegalArgumentException("int8 panel width must be positive, got " + panel);
+        }
+        int panels = (n + panel - 1) / panel;
+        byte[] data = new byte[Math.multiplyExact(Math.multiplyExact(panels, k), panel)];
+        float[] scales = new float[panels * panel];
         for (int j = 0; j < n; j++) {
             int o = j * k;
             float amax = 0f;
@@ -44,111 +50,66 @@ public final class Int8Kernels {
             if (s == 0f) {
                 continue;
             }
+            int base = (j / panel) * k * panel + j % panel;
             for (int p = 0; p < k; p++) {
                 int v = Math.round(w[o + p] / s);
-                q[o + p] = (byte) Math.max(-127, Math.min(127, v));
+                data[base + p * panel] = (byte) Math.max(-127, Math.min(127, v));
             }
         }
-        return new PackedWeight.Int8Rows(n, k, q, scales);
+        return new PackedWeight.Int8Panels(n, k, data, scales, panel);
     }
 
     /**
-     * Quantizes {@code m} rows of {@code x} (stride k, from xOff) to {@code xq} with one scale per
-     * row in {@code xs}: {@code scale = max|x| / activationLevels(k)}.
+     * The weight made of rows {@code rows} of {@code w}, in that order, in panels as wide as
+     * {@code w}'s: the same bytes and scales, so the same outputs (a shortlist's rows of lm_head).
      */
-    static void quantizeRows(float[] x, int xOff, int m, int k, short[] xq, float[] xs) {
-        int levels = activationLevels(k);
-        for (int i = 0; i < m; i++) {
-            int o = xOff + i * k;
-            float amax = 0f;
-            for (int p = 0; p < k; p++) {
-                amax = Math.max(amax, Math.abs(x[o + p]));
-            }
-            int d = i * k;
-            if (!(amax < Float.POSITIVE_INFINITY)) { // inf or NaN: the row's outputs become NaN
-                xs[i] = Float.NaN;
-                java.util.Arrays.fill(xq, d, d + k, (short) 0);
-                continue;
-            }
-            float s = amax / levels;
-            xs[i] = s;
-            if (s == 0f) {
-                java.util.Arrays.fill(xq, d, d + k, (short) 0);
-                continue;
-            }
-            float inv = 1f / s;
-            for (int p = 0; p < k; p++) {
-                int v = Math.round(x[o + p] * inv);
-                xq[d + p] = (short) Math.max(-levels, Math.min(levels, v));
-            }
-        }
-    }
-
-    /** Per-thread activation buffers: [0] short[] quantized rows, [1] float[] row scales. */
-    private static final ThreadLocal<Object[]> BUFFERS = ThreadLocal.withInitial(() -> new Object[]{new short[0], new float[0]});
-
-    /** The calling thread's buffers, grown for {@code m} rows of {@code k}; [0] short[], [1] float[]. */
-    static Object[] buffers(int m, int k) {
-        Object[] b = BUFFERS.get();
-        if (((short[]) b[0]).length < m * k) {
-            b[0] = new short[m * k];
-        }
-        if (((float[]) b[1]).length < m) {
-            b[1] = new float[m];
-        }
-        return b;
-    }
-
-    static float output(int sum, float sx, float sw, float[] bias, int j) {
-        float v = (float) sum * (sx * sw);
-        return bias == null ? v : v + bias[j];
-    }
-
-    /** The scalar twin: plain loops, row by row. */
-    static void linearScalar(float[] x, int xOff, int m, PackedWeight.Int8Rows w, float[] bias, float[] y, int yOff) {
-        int n = w.n();
+    static PackedWeight.Int8Panels selectRows(PackedWeight.Int8Panels w, int[] rows) {
         int k = w.k();
-        Object[] b = buffers(m, k);
-        short[] xq = (short[]) b[0];
-        float[] xs = (float[]) b[1];
-        quantizeRows(x, xOff, m, k, xq, xs);
-        byte[] q = w.data();
-        float[] sw = w.scales();
-        for (int i = 0; i < m; i++) {
-            for (int j = 0; j < n; j++) {
-                int sum = 0;
-                for (int p = 0; p < k; p++) {
-                    sum += xq[i * k + p] * q[j * k + p];
-                }
-                y[yOff + i * n + j] = output(sum, xs[i], sw[j], bias, j);
+        int panel = w.panel();
+        int n = rows.length;
+        int panels = (n + panel - 1) / panel;
+        byte[] data = new byte[Math.multiplyExact(Math.multiplyExact(panels, k), panel)];
+        float[] scales = new float[panels * panel];
+        byte[] src = w.data();
+        for (int i = 0; i < n; i++) {
+            int row = rows[i];
+            if (row < 0 || row >= w.n()) {
+                throw new IndexOutOfBoundsException("row " + row + " of a weight with " + w.n() + " rows");
+            }
+            scales[i] = w.scales()[row];
+            int from = (row / panel) * k * panel + row % panel;
+            int to = (i / panel) * k * panel + i % panel;
+            for (int kk = 0; kk < k; kk++) {
+                data[to + kk * panel] = src[from + kk * panel];
             }
         }
+        return new PackedWeight.Int8Panels(n, k, data, scales, panel);
+    }
+
+    /** The output of one sum: {@code sum * scale + bias} in one rounding, or {@code sum * scale}. */
+    static float output(float sum, float scale, float[] bias, int j) {
+        return bias == null ? sum * scale : Math.fma(sum, scale, bias[j]);
     }
 
     /**
-     * The same sums, weight-row outer: each row of W (k bytes, in L1) serves every activation
-     * row of the batch before the next is read, so the weights stream once per call whatever
-     * {@code m}; the inner loop is the plain short x byte -> int reduction that C2 may
-     * auto-vectorize. Used where the vector module is absent; {@link VectorKernels} has its own.
+     * {@code y = x W^T + bias} in plain loops: the scalar twin of the vector tiles, which give the
+     * same values (one FMA chain from zero per value, k in order, then {@link #output}).
      */
-    static void linearBlocked(float[] x, int xOff, int m, PackedWeight.Int8Rows w, float[] bias, float[] y, int yOff) {
+    static void linearRows(float[] x, int xOff, int m, PackedWeight.Int8Panels w, float[] bias, float[] y, int yOff) {
         int n = w.n();
         int k = w.k();
-        Object[] b = buffers(m, k);
-        short[] xq = (short[]) b[0];
-        float[] xs = (float[]) b[1];
-        quantizeRows(x, xOff, m, k, xq, xs);
+        int panel = w.panel();
         byte[] q = w.data();
-        float[] sw = w.scales();
+        float[] s = w.scales();
         for (int j = 0; j < n; j++) {
-            int wo = j * k;
+            int base = (j / panel) * k * panel + j % panel;
             for (int i = 0; i < m; i++) {
-                int xo = i * k;
-                int sum = 0;
-                for (int p = 0; p < k; p++) {
-                    sum += xq[xo + p] * q[wo + p];
+                int xr = xOff + i * k;
+                float acc = 0f;
+                for (int kk = 0; kk < k; kk++) {
+                    acc = Math.fma(x[xr + kk], (float) q[base + kk * panel], acc);
                 }
-                y[yOff + i * n + j] = output(sum, xs[i], sw[j], bias, j);
+                y[yOff + i * n + j] = output(acc, s[j], bias, j);
             }
         }
     }

@@ -32,8 +32,6 @@ public final class KernelThreads implements AutoCloseable {
     private int xOff;
     private int m;
     private PackedWeight w;
-    private short[] xq;  // int8 weights: the activation rows, quantized once by the owner
-    private float[] xs;
     private float[] bias;
     private float[] y;
     private int yOff;
@@ -99,21 +97,12 @@ public final class KernelThreads implements AutoCloseable {
         }
     }
 
-    /** Runs {@code kernels.linearPanels} over all panels, split across the group. Owner thread only. */
-    void linear(VectorKernels kernels, float[] x, int xOff, int m, PackedWeight.FloatPanels w, float[] bias, float[] y, int yOff,
-                int panels) {
-        linear(kernels, x, xOff, m, w, bias, y, yOff, panels, null, null);
-    }
-
     /**
-     * Runs {@code kernels.linearPart} over {@code panels} units of work (float panels, or groups of
-     * int8 weight rows over the activations {@code xq} quantized by the owner), split across the
-     * group. Owner thread only.
+     * Runs {@code kernels.linearPanels} over {@code panels} column panels (float, bf16 or int8),
+     * split across the group. Owner thread only.
      */
     void linear(VectorKernels kernels, float[] x, int xOff, int m, PackedWeight w, float[] bias, float[] y, int yOff,
-                int panels, short[] xq, float[] xs) {
-        this.xq = xq;
-        this.xs = xs;
+                int panels) {
         this.kernels = kernels;
         this.x = x;
         this.xOff = xOff;
@@ -130,7 +119,7 @@ public final class KernelThreads implements AutoCloseable {
             LockSupport.unpark(h.thread);
         }
         try {
-            kernels.linearPart(x, xOff, m, w, bias, y, yOff, xq, xs, from(0), from(1));
+            kernels.linearPanels(x, xOff, m, w, bias, y, yOff, from(0), from(1));
         } finally {
             // Also when the owner's own part threw: the helpers are still writing into y, and the
             // caller may reuse y (or retry the batch) as soon as this returns.
@@ -170,7 +159,7 @@ public final class KernelThreads implements AutoCloseable {
                     done = seq;
                     idle = 0;
                     try {
-                        kernels.linearPart(x, xOff, m, w, bias, y, yOff, xq, xs, from(part), from(part + 1));
+                        kernels.linearPanels(x, xOff, m, w, bias, y, yOff, from(part), from(part + 1));
                     } catch (Throwable t) {
                         failure = t;
                     } finally {

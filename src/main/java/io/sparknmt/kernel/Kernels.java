@@ -21,17 +21,17 @@ public interface Kernels {
     /**
      * As {@link #pack(float[], int, int)} in {@code format}: {@link WeightFormat#FLOAT} packs the
      * values as they are, {@link WeightFormat#INT8} quantizes each output row
-     * ({@link Int8Kernels#quantize}), {@link WeightFormat#BF16} rounds each value ({@link Bf16}).
+     * ({@link Int8Kernels#pack}), {@link WeightFormat#BF16} rounds each value ({@link Bf16}).
      */
     default PackedWeight pack(float[] w, int n, int k, WeightFormat format) {
         return switch (format) {
-            case INT8 -> Int8Kernels.quantize(w, n, k);
+            case INT8 -> Int8Kernels.pack(w, n, k, BF16_PANEL);
             case BF16 -> Bf16.pack(w, n, k, BF16_PANEL);
             case FLOAT -> pack(w, n, k);
         };
     }
 
-    /** Panel width of bf16 weights for kernels without a vector width of their own. */
+    /** Panel width of bf16 and int8 weights for kernels without a vector width of their own. */
     int BF16_PANEL = 16;
 
     /**
@@ -41,14 +41,8 @@ public interface Kernels {
      */
     default PackedWeight selectRows(PackedWeight w, int[] rows) {
         int k = w.k();
-        if (w instanceof PackedWeight.Int8Rows q) {
-            byte[] data = new byte[Math.multiplyExact(rows.length, k)];
-            float[] scales = new float[rows.length];
-            for (int i = 0; i < rows.length; i++) {
-                System.arraycopy(q.data(), rows[i] * k, data, i * k, k);
-                scales[i] = q.scales()[rows[i]];
-            }
-            return new PackedWeight.Int8Rows(rows.length, k, data, scales);
+        if (w instanceof PackedWeight.Int8Panels q) {
+            return Int8Kernels.selectRows(q, rows);
         }
         float[] tmp = new float[Math.multiplyExact(rows.length, k)];
         for (int i = 0; i < rows.length; i++) {

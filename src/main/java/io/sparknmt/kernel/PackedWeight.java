@@ -5,11 +5,11 @@ package io.sparknmt.kernel;
  * implementation wants. Immutable after packing.
  *
  * <p>A closed family: each kind of stored weight is one record here, with its fast kernel and
- * its scalar twin. Today there is one kind, {@link FloatPanels}; another precision (say int8
- * with per-row scales) is a new record beside it, a new case in each kernel's {@code linear},
- * and a new pair of twins in the kernel tests, not a flag threaded through the kernels.
+ * its scalar twin: {@link FloatPanels}, {@link Int8Panels} and {@link Bf16Panels}. Another precision
+ * is a new record beside them, a new case in each kernel's {@code linear}, and a new pair of twins
+ * in the kernel tests, not a flag threaded through the kernels.
  */
-public sealed interface PackedWeight permits PackedWeight.FloatPanels, PackedWeight.Int8Rows, PackedWeight.Bf16Panels {
+public sealed interface PackedWeight permits PackedWeight.FloatPanels, PackedWeight.Int8Panels, PackedWeight.Bf16Panels {
 
     /** Output features (rows of the checkpoint tensor). */
     int n();
@@ -64,17 +64,20 @@ public sealed interface PackedWeight permits PackedWeight.FloatPanels, PackedWei
     }
 
     /**
-     * int8 values with one float scale per output row ({@code w[j][p] ~ q[j][p] * scales[j]},
-     * {@code scales[j] = max|w[j]| / 127}), row-major {@code [n, k]}: {@link Int8Kernels}.
+     * int8 values in column panels with one float scale per output feature
+     * ({@code w[j][p] ~ q[j][p] * scales[j]}, {@code scales[j] = max|w[j]| / 127}), {@link Int8Kernels}:
+     * {@code panel} features per panel, k-major, one byte each; features past {@code n} are zero, and
+     * {@code scales} is padded with zeros to whole panels.
      */
-    record Int8Rows(int n, int k, byte[] data, float[] scales) implements PackedWeight {
-        public Int8Rows {
+    record Int8Panels(int n, int k, byte[] data, float[] scales, int panel) implements PackedWeight {
+        public Int8Panels {
             if (n <= 0 || k <= 0) {
                 throw new IllegalArgumentException("weight shape must be positive, got [" + n + ", " + k + "]");
             }
-            if (data.length != (long) n * k || scales.length != n) {
-                throw new IllegalArgumentException("int8 weight [" + n + ", " + k + "] has " + data.length
-                        + " values and " + scales.length + " scales");
+            long panels = (n + panel - 1) / Math.max(1, panel);
+            if (panel < 1 || data.length != panels * k * panel || scales.length != panels * panel) {
+                throw new IllegalArgumentException("int8 weight [" + n + ", " + k + "] in panels of " + panel
+                        + " has " + data.length + " values and " + scales.length + " scales");
             }
         }
 
@@ -84,9 +87,9 @@ public sealed interface PackedWeight permits PackedWeight.FloatPanels, PackedWei
                 throw new IndexOutOfBoundsException("row " + row + " of a weight with " + n + " rows");
             }
             float s = scales[row];
-            int o = row * k;
+            int base = (row / panel) * k * panel + row % panel;
             for (int kk = 0; kk < k; kk++) {
-                out[off + kk] = data[o + kk] * s;
+                out[off + kk] = data[base + kk * panel] * s;
             }
         }
 

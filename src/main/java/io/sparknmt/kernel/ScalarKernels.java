@@ -23,8 +23,8 @@ public final class ScalarKernels implements Kernels {
 
     @Override
     public void linear(float[] x, int xOff, int m, PackedWeight weight, float[] bias, float[] y, int yOff) {
-        if (weight instanceof PackedWeight.Int8Rows q) {
-            Int8Kernels.linearBlocked(x, xOff, m, q, bias, y, yOff); // equals linearScalar exactly
+        if (weight instanceof PackedWeight.Int8Panels q) {
+            Int8Kernels.linearRows(x, xOff, m, q, bias, y, yOff);
             return;
         }
         if (weight instanceof PackedWeight.Bf16Panels h) {

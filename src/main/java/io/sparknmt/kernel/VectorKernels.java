@@ -3,7 +3,6 @@ package io.sparknmt.kernel;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -36,9 +35,9 @@ final class VectorKernels implements Kernels {
      */
     static final int MR = L >= 16 ? 8 : 4;
 
-    /** int8 path: L int lanes, fed by L bytes of weights and L shorts of activations. */
+    /** bf16 panels: L int lanes, each two bfloat16 values. */
     private static final VectorSpecies<Integer> IS = VectorSpecies.of(int.class, S.vectorShape());
-    private static final VectorSpecies<Short> SS = L * 16 >= 64 ? VectorSpecies.of(short.class, VectorShape.forBitSize(L * 16)) : null;
+    /** int8 panels: L bytes, widened to one float vector (none below 64-bit byte vectors: the scalar twin runs). */
     private static final VectorSpecies<Byte> BS = L * 8 >= 64 ? VectorSpecies.of(byte.class, VectorShape.forBitSize(L * 8)) : null;
 
     @Override
@@ -68,29 +67,31 @@ final class VectorKernels implements Kernels {
 
     @Override
     public PackedWeight pack(float[] w, int n, int k, WeightFormat format) {
-        return format == WeightFormat.BF16 ? Bf16.pack(w, n, k, NR) : Kernels.super.pack(w, n, k, format);
+        return switch (format) {
+            case BF16 -> Bf16.pack(w, n, k, NR);
+            case INT8 -> Int8Kernels.pack(w, n, k, NR);
+            case FLOAT -> pack(w, n, k);
+        };
     }
 
     @Override
     public void linear(float[] x, int xOff, int m, PackedWeight weight, float[] bias, float[] y, int yOff) {
-        if (weight instanceof PackedWeight.Bf16Panels h) {
-            if (h.panel() != NR) {
-                throw new IllegalArgumentException("bf16 weight packed for panel " + h.panel() + ", this kernel needs " + NR);
-            }
-            int panels = (h.n() + NR - 1) / NR;
-            KernelThreads group = KernelThreads.group();
-            if (group != null && (long) m * h.n() * h.k() >= KernelThreads.MIN_PARALLEL_MACS && panels > 1) {
-                group.linear(this, x, xOff, m, h, bias, y, yOff, panels, null, null);
-            } else {
-                linearPanels(x, xOff, m, h, bias, y, yOff, 0, panels);
-            }
+        if (weight instanceof PackedWeight.Int8Panels q && BS == null) {
+            Int8Kernels.linearRows(x, xOff, m, q, bias, y, yOff);
             return;
         }
-        if (weight instanceof PackedWeight.Int8Rows q) {
-            if (BS == null || SS == null) {
-                Int8Kernels.linearBlocked(x, xOff, m, q, bias, y, yOff);
+        if (weight instanceof PackedWeight.Bf16Panels || weight instanceof PackedWeight.Int8Panels) {
+            int panel = weight instanceof PackedWeight.Bf16Panels h ? h.panel() : ((PackedWeight.Int8Panels) weight).panel();
+            if (panel != NR) {
+                throw new IllegalArgumentException(weight.getClass().getSimpleName() + " packed for panel " + panel
+                        + ", this kernel needs " + NR);
+            }
+            int panels = (weight.n() + NR - 1) / NR;
+            KernelThreads group = KernelThreads.group();
+            if (group != null && (long) m * weight.n() * weight.k() >= KernelThreads.MIN_PARALLEL_MACS && panels > 1) {
+                group.linear(this, x, xOff, m, weight, bias, y, yOff, panels);
             } else {
-                int8Linear(x, xOff, m, q, bias, y, yOff);
+                linearPanels(x, xOff, m, weight, bias, y, yOff, 0, panels);
             }
             return;
         }
@@ -111,9 +112,18 @@ final class VectorKernels implements Kernels {
 
     /**
      * Per-thread buffers: [0] packed activation rows (A), reused and grown only for a larger
-     * block; [1] one panel row for the last, partial panel.
+     * block; [1] one panel row for the last, partial panel; [2] an int8 panel widened to floats.
      */
-    private static final ThreadLocal<float[][]> A_PACK = ThreadLocal.withInitial(() -> new float[][] {new float[0], new float[NR]});
+    private static final ThreadLocal<float[][]> A_PACK =
+            ThreadLocal.withInitial(() -> new float[][] {new float[0], new float[NR], new float[0]});
+
+    /**
+     * Rows of a panel per block of the inner dimension: KC x NR floats are 32 KiB, within the L1
+     * of current x86 cores (48 KiB on Intel since Ice Lake, 32 KiB on AMD Zen), while a whole
+     * opus-mt panel (512 x 32 floats with AVX-512) is 64 KiB. Measured (GemmBench, AVX-512 Xeon):
+     * see docs/benchmarks.md.
+     */
+    static final int KC = Math.max(16, 8192 / NR);
 
     /** Floats of one packed A block (256 KiB: half an L2 of current x86 cores). */
     static final int A_BLOCK_FLOATS = 64 * 1024;
@@ -131,10 +141,13 @@ final class VectorKernels implements Kernels {
                       int p0, int p1) {
         int n = w.n();
         int k = w.k();
-        // float panels, or bf16 panels ({@link Bf16}: two values per int, widened in the tile)
+        // float panels, bf16 panels ({@link Bf16}: two values per int, widened in the tile) or
+        // int8 panels ({@link Int8Kernels}: one byte per value, widened in the tile, scaled after)
         float[] b = w instanceof PackedWeight.FloatPanels f ? f.data() : null;
         int[] h = w instanceof PackedWeight.Bf16Panels hw ? hw.data() : null;
-        int panelInts = h != null ? k * L : k * NR;
+        byte[] q = w instanceof PackedWeight.Int8Panels qw ? qw.data() : null;
+        float[] qs = q != null ? ((PackedWeight.Int8Panels) w).scales() : null;
+        int panelInts = h != null ? k * L : k * NR;  // ints, floats or bytes per panel
         int tiles = m / MR;
         int mcTiles = Math.max(1, A_BLOCK_FLOATS / (k * MR));
         float[][] holder = A_PACK.get();
@@ -153,23 +166,61 @@ final class VectorKernels implements Kernels {
                 int bBase = p * panelInts;
                 if (cols < NR) {
                     for (int i = t0 * MR; i < t1 * MR; i++) {
-                        row(x, xOff + i * k, b, h, bBase, k, bias, y, yOff + i * n + col0, col0, cols, holder[1]);
+                        row(x, xOff + i * k, b, h, q, qs, bBase, k, bias, y, yOff + i * n + col0, col0, cols, holder[1]);
                     }
                     continue;
                 }
-                for (int t = t0; t < t1; t++) {
-                    int c = yOff + t * MR * n + col0;
-                    int aBase = (t - t0) * MR * k;
-                    if (h != null) {
+                if (q != null && t1 - t0 < 2) {
+                    // one tile: widening its bytes in the tile costs no more than widening them once
+                    for (int t = t0; t < t1; t++) {
+                        int c = yOff + t * MR * n + col0;
                         if (MR == 8) {
-                            tile8h(a, aBase, h, bBase, k, bias, y, c, n, col0);
+                            tile8q(a, (t - t0) * MR * k, q, bBase, k, qs, bias, y, c, n, col0);
                         } else {
-                            tile4h(a, aBase, h, bBase, k, bias, y, c, n, col0);
+                            tile4q(a, (t - t0) * MR * k, q, bBase, k, qs, bias, y, c, n, col0);
                         }
-                    } else if (MR == 8) {
-                        tile8(a, aBase, b, bBase, k, bias, y, c, n, col0);
-                    } else {
-                        tile4(a, aBase, b, bBase, k, bias, y, c, n, col0);
+                    }
+                    continue;
+                }
+                // The panel in blocks of KC rows, each in L1 while every tile of the row block
+                // reads it; a tile stores its sums after one block and resumes from them in the
+                // next, so each value is still one FMA chain over k in order. int8 panels are
+                // widened a block at a time into a float block that the float tiles read from
+                // zero, and their sums scaled after the last block: the chains of tile8q.
+                for (int k0 = 0; k0 < k; k0 += KC) {
+                    int kc = Math.min(KC, k - k0);
+                    boolean resume = k0 > 0;
+                    float[] wide = null;
+                    if (q != null) {
+                        wide = holder[2].length >= kc * NR ? holder[2] : (holder[2] = new float[KC * NR]);
+                        widenPanel(q, bBase + k0 * NR, kc, wide);
+                    }
+                    for (int t = t0; t < t1; t++) {
+                        int c = yOff + t * MR * n + col0;
+                        int aBase = (t - t0) * MR * k + k0 * MR;
+                        if (wide != null) {
+                            if (MR == 8) {
+                                tile8(a, aBase, wide, 0, kc, null, resume, y, c, n, col0);
+                            } else {
+                                tile4(a, aBase, wide, 0, kc, null, resume, y, c, n, col0);
+                            }
+                        } else if (h != null) {
+                            int hb = bBase + k0 * L;
+                            if (MR == 8) {
+                                tile8h(a, aBase, h, hb, kc, bias, resume, y, c, n, col0);
+                            } else {
+                                tile4h(a, aBase, h, hb, kc, bias, resume, y, c, n, col0);
+                            }
+                        } else if (MR == 8) {
+                            tile8(a, aBase, b, bBase + k0 * NR, kc, bias, resume, y, c, n, col0);
+                        } else {
+                            tile4(a, aBase, b, bBase + k0 * NR, kc, bias, resume, y, c, n, col0);
+                        }
+                    }
+                }
+                if (q != null) {
+                    for (int t = t0; t < t1; t++) {
+                        scaleTile(y, yOff + t * MR * n + col0, n, qs, bias, col0);
                     }
                 }
             }
@@ -177,16 +228,21 @@ final class VectorKernels implements Kernels {
         for (int i = tiles * MR; i < m; i++) {
             for (int p = p0; p < p1; p++) {
                 int col0 = p * NR;
-                row(x, xOff + i * k, b, h, p * panelInts, k, bias, y, yOff + i * n + col0, col0, Math.min(NR, n - col0),
-                        holder[1]);
+                row(x, xOff + i * k, b, h, q, qs, p * panelInts, k, bias, y, yOff + i * n + col0, col0,
+                        Math.min(NR, n - col0), holder[1]);
             }
         }
     }
 
-    /** The one-row kernel of float panels {@code b} or, when {@code h} is not null, of bf16 panels {@code h}. */
-    private static void row(float[] x, int a, float[] b, int[] h, int bBase, int k, float[] bias, float[] y, int c,
-                            int col0, int cols, float[] tmp) {
-        if (h != null) {
+    /**
+     * The one-row kernel of float panels {@code b} or, when {@code h} is not null, of bf16 panels
+     * {@code h}, or, when {@code q} is not null, of int8 panels {@code q} with scales {@code qs}.
+     */
+    private static void row(float[] x, int a, float[] b, int[] h, byte[] q, float[] qs, int bBase, int k, float[] bias,
+                            float[] y, int c, int col0, int cols, float[] tmp) {
+        if (q != null) {
+            row1q(x, a, q, qs, bBase, k, bias, y, c, col0, cols, tmp);
+        } else if (h != null) {
             row1h(x, a, h, bBase, k, bias, y, c, col0, cols, tmp);
         } else {
             row1(x, a, b, bBase, k, bias, y, c, col0, cols, tmp);
@@ -228,12 +284,19 @@ final class VectorKernels implements Kernels {
     }
 
     /** {@link #tile4} over a bf16 panel: one int vector load gives the panel row's two float vectors. */
-    private static void tile4h(float[] a, int aBase, int[] b, int bBase, int k, float[] bias,
-                               float[] y, int c, int ldc, int col0) {
-        FloatVector z0 = bias == null ? FloatVector.zero(S) : FloatVector.fromArray(S, bias, col0);
-        FloatVector z1 = bias == null ? FloatVector.zero(S) : FloatVector.fromArray(S, bias, col0 + L);
+    private static void tile4h(float[] a, int aBase, int[] b, int bBase, int k, float[] bias, boolean resume,
+                              float[] y, int c, int ldc, int col0) {
         FloatVector c00, c01, c10, c11, c20, c21, c30, c31;
-        c00 = z0; c01 = z1; c10 = z0; c11 = z1; c20 = z0; c21 = z1; c30 = z0; c31 = z1;
+        if (resume) { // a later block of k: each chain goes on from the sum stored after the block before
+            c00 = FloatVector.fromArray(S, y, c); c01 = FloatVector.fromArray(S, y, c + L);
+            c10 = FloatVector.fromArray(S, y, c + ldc); c11 = FloatVector.fromArray(S, y, c + ldc + L);
+            c20 = FloatVector.fromArray(S, y, c + 2 * ldc); c21 = FloatVector.fromArray(S, y, c + 2 * ldc + L);
+            c30 = FloatVector.fromArray(S, y, c + 3 * ldc); c31 = FloatVector.fromArray(S, y, c + 3 * ldc + L);
+        } else {
+            FloatVector z0 = bias == null ? FloatVector.zero(S) : FloatVector.fromArray(S, bias, col0);
+            FloatVector z1 = bias == null ? FloatVector.zero(S) : FloatVector.fromArray(S, bias, col0 + L);
+            c00 = z0; c01 = z1; c10 = z0; c11 = z1; c20 = z0; c21 = z1; c30 = z0; c31 = z1;
+        }
         int ai = aBase;
         int bo = bBase;
         for (int kk = 0; kk < k; kk++, ai += 4, bo += L) {
@@ -253,12 +316,23 @@ final class VectorKernels implements Kernels {
     }
 
     /** {@link #tile8} over a bf16 panel. */
-    private static void tile8h(float[] a, int aBase, int[] b, int bBase, int k, float[] bias,
-                               float[] y, int c, int ldc, int col0) {
-        FloatVector z0 = bias == null ? FloatVector.zero(S) : FloatVector.fromArray(S, bias, col0);
-        FloatVector z1 = bias == null ? FloatVector.zero(S) : FloatVector.fromArray(S, bias, col0 + L);
+    private static void tile8h(float[] a, int aBase, int[] b, int bBase, int k, float[] bias, boolean resume,
+                              float[] y, int c, int ldc, int col0) {
         FloatVector c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, c60, c61, c70, c71;
-        c00 = z0; c01 = z1; c10 = z0; c11 = z1; c20 = z0; c21 = z1; c30 = z0; c31 = z1; c40 = z0; c41 = z1; c50 = z0; c51 = z1; c60 = z0; c61 = z1; c70 = z0; c71 = z1;
+        if (resume) { // a later block of k: each chain goes on from the sum stored after the block before
+            c00 = FloatVector.fromArray(S, y, c); c01 = FloatVector.fromArray(S, y, c + L);
+            c10 = FloatVector.fromArray(S, y, c + ldc); c11 = FloatVector.fromArray(S, y, c + ldc + L);
+            c20 = FloatVector.fromArray(S, y, c + 2 * ldc); c21 = FloatVector.fromArray(S, y, c + 2 * ldc + L);
+            c30 = FloatVector.fromArray(S, y, c + 3 * ldc); c31 = FloatVector.fromArray(S, y, c + 3 * ldc + L);
+            c40 = FloatVector.fromArray(S, y, c + 4 * ldc); c41 = FloatVector.fromArray(S, y, c + 4 * ldc + L);
+            c50 = FloatVector.fromArray(S, y, c + 5 * ldc); c51 = FloatVector.fromArray(S, y, c + 5 * ldc + L);
+            c60 = FloatVector.fromArray(S, y, c + 6 * ldc); c61 = FloatVector.fromArray(S, y, c + 6 * ldc + L);
+            c70 = FloatVector.fromArray(S, y, c + 7 * ldc); c71 = FloatVector.fromArray(S, y, c + 7 * ldc + L);
+        } else {
+            FloatVector z0 = bias == null ? FloatVector.zero(S) : FloatVector.fromArray(S, bias, col0);
+            FloatVector z1 = bias == null ? FloatVector.zero(S) : FloatVector.fromArray(S, bias, col0 + L);
+            c00 = z0; c01 = z1; c10 = z0; c11 = z1; c20 = z0; c21 = z1; c30 = z0; c31 = z1; c40 = z0; c41 = z1; c50 = z0; c51 = z1; c60 = z0; c61 = z1; c70 = z0; c71 = z1;
+        }
         int ai = aBase;
         int bo = bBase;
         for (int kk = 0; kk < k; kk++, ai += 8, bo += L) {
@@ -285,6 +359,137 @@ final class VectorKernels implements Kernels {
         c70.intoArray(y, c + 7 * ldc); c71.intoArray(y, c + 7 * ldc + L);
     }
 
+    /** Panel row {@code bo} of an int8 panel, features {@code [half * L, half * L + L)}, widened to floats. */
+    private static FloatVector widen(byte[] b, int bo, int half) {
+        return (FloatVector) ByteVector.fromArray(BS, b, bo + half * L).convertShape(VectorOperators.B2F, S, 0);
+    }
+
+    /** An int8 value's output: {@code sum * scale + bias} in one rounding ({@link Int8Kernels#output}). */
+    private static FloatVector scaled(FloatVector sum, FloatVector scale, FloatVector bias) {
+        return bias == null ? sum.mul(scale) : sum.fma(scale, bias);
+    }
+
+    /** Widens int8 panel {@code bBase} ({@code k} rows of NR bytes) into {@code dst} as floats. */
+    private static void widenPanel(byte[] b, int bBase, int k, float[] dst) {
+        for (int kk = 0, bo = bBase; kk < k; kk++, bo += NR) {
+            widen(b, bo, 0).intoArray(dst, kk * NR);
+            widen(b, bo, 1).intoArray(dst, kk * NR + L);
+        }
+    }
+
+    /** Scales the MR x NR sums of a full tile at {@code c} in place: {@link #scaled}. */
+    private static void scaleTile(float[] y, int c, int ldc, float[] qs, float[] bias, int col0) {
+        FloatVector s0 = FloatVector.fromArray(S, qs, col0);
+        FloatVector s1 = FloatVector.fromArray(S, qs, col0 + L);
+        FloatVector z0 = bias == null ? null : FloatVector.fromArray(S, bias, col0);
+        FloatVector z1 = bias == null ? null : FloatVector.fromArray(S, bias, col0 + L);
+        for (int r = 0, o = c; r < MR; r++, o += ldc) {
+            scaled(FloatVector.fromArray(S, y, o), s0, z0).intoArray(y, o);
+            scaled(FloatVector.fromArray(S, y, o + L), s1, z1).intoArray(y, o + L);
+        }
+    }
+
+    /** {@link #row1} over an int8 panel: sums from zero, then {@link #scaled} (zero-padded past {@code n}). */
+    private static void row1q(float[] x, int a, byte[] b, float[] qs, int bBase, int k, float[] bias, float[] y, int c,
+                              int col0, int cols, float[] tmp) {
+        boolean partial = cols < NR;
+        FloatVector c0 = FloatVector.zero(S);
+        FloatVector c1 = c0;
+        int bo = bBase;
+        for (int kk = 0; kk < k; kk++, bo += NR) {
+            FloatVector v = FloatVector.broadcast(S, x[a + kk]);
+            c0 = v.fma(widen(b, bo, 0), c0);
+            c1 = v.fma(widen(b, bo, 1), c1);
+        }
+        // the scales are padded to whole panels; the bias is not
+        FloatVector s0 = FloatVector.fromArray(S, qs, col0);
+        FloatVector s1 = FloatVector.fromArray(S, qs, col0 + L);
+        FloatVector z0 = null;
+        FloatVector z1 = null;
+        if (bias != null) {
+            if (partial) {
+                java.util.Arrays.fill(tmp, 0, NR, 0f);
+                System.arraycopy(bias, col0, tmp, 0, cols);
+                z0 = FloatVector.fromArray(S, tmp, 0);
+                z1 = FloatVector.fromArray(S, tmp, L);
+            } else {
+                z0 = FloatVector.fromArray(S, bias, col0);
+                z1 = FloatVector.fromArray(S, bias, col0 + L);
+            }
+        }
+        c0 = scaled(c0, s0, z0);
+        c1 = scaled(c1, s1, z1);
+        if (partial) {
+            c0.intoArray(tmp, 0);
+            c1.intoArray(tmp, L);
+            System.arraycopy(tmp, 0, y, c, cols);
+        } else {
+            c0.intoArray(y, c);
+            c1.intoArray(y, c + L);
+        }
+    }
+
+    /** {@link #tile4} over an int8 panel: two byte loads widened to the panel row's two float vectors. */
+    private static void tile4q(float[] a, int aBase, byte[] b, int bBase, int k, float[] qs, float[] bias,
+                               float[] y, int c, int ldc, int col0) {
+        FloatVector c00, c01, c10, c11, c20, c21, c30, c31;
+        c00 = FloatVector.zero(S); c01 = c00; c10 = c00; c11 = c00; c20 = c00; c21 = c00; c30 = c00; c31 = c00;
+        int ai = aBase;
+        int bo = bBase;
+        for (int kk = 0; kk < k; kk++, ai += 4, bo += NR) {
+            FloatVector b0 = widen(b, bo, 0);
+            FloatVector b1 = widen(b, bo, 1);
+            FloatVector v;
+            v = FloatVector.broadcast(S, a[ai]); c00 = v.fma(b0, c00); c01 = v.fma(b1, c01);
+            v = FloatVector.broadcast(S, a[ai + 1]); c10 = v.fma(b0, c10); c11 = v.fma(b1, c11);
+            v = FloatVector.broadcast(S, a[ai + 2]); c20 = v.fma(b0, c20); c21 = v.fma(b1, c21);
+            v = FloatVector.broadcast(S, a[ai + 3]); c30 = v.fma(b0, c30); c31 = v.fma(b1, c31);
+        }
+        FloatVector s0 = FloatVector.fromArray(S, qs, col0);
+        FloatVector s1 = FloatVector.fromArray(S, qs, col0 + L);
+        FloatVector z0 = bias == null ? null : FloatVector.fromArray(S, bias, col0);
+        FloatVector z1 = bias == null ? null : FloatVector.fromArray(S, bias, col0 + L);
+        scaled(c00, s0, z0).intoArray(y, c); scaled(c01, s1, z1).intoArray(y, c + L);
+        scaled(c10, s0, z0).intoArray(y, c + ldc); scaled(c11, s1, z1).intoArray(y, c + ldc + L);
+        scaled(c20, s0, z0).intoArray(y, c + 2 * ldc); scaled(c21, s1, z1).intoArray(y, c + 2 * ldc + L);
+        scaled(c30, s0, z0).intoArray(y, c + 3 * ldc); scaled(c31, s1, z1).intoArray(y, c + 3 * ldc + L);
+    }
+
+    /** {@link #tile8} over an int8 panel. */
+    private static void tile8q(float[] a, int aBase, byte[] b, int bBase, int k, float[] qs, float[] bias,
+                               float[] y, int c, int ldc, int col0) {
+        FloatVector c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, c60, c61, c70, c71;
+        c00 = FloatVector.zero(S); c01 = c00; c10 = c00; c11 = c00; c20 = c00; c21 = c00; c30 = c00; c31 = c00;
+        c40 = c00; c41 = c00; c50 = c00; c51 = c00; c60 = c00; c61 = c00; c70 = c00; c71 = c00;
+        int ai = aBase;
+        int bo = bBase;
+        for (int kk = 0; kk < k; kk++, ai += 8, bo += NR) {
+            FloatVector b0 = widen(b, bo, 0);
+            FloatVector b1 = widen(b, bo, 1);
+            FloatVector v;
+            v = FloatVector.broadcast(S, a[ai]); c00 = v.fma(b0, c00); c01 = v.fma(b1, c01);
+            v = FloatVector.broadcast(S, a[ai + 1]); c10 = v.fma(b0, c10); c11 = v.fma(b1, c11);
+            v = FloatVector.broadcast(S, a[ai + 2]); c20 = v.fma(b0, c20); c21 = v.fma(b1, c21);
+            v = FloatVector.broadcast(S, a[ai + 3]); c30 = v.fma(b0, c30); c31 = v.fma(b1, c31);
+            v = FloatVector.broadcast(S, a[ai + 4]); c40 = v.fma(b0, c40); c41 = v.fma(b1, c41);
+            v = FloatVector.broadcast(S, a[ai + 5]); c50 = v.fma(b0, c50); c51 = v.fma(b1, c51);
+            v = FloatVector.broadcast(S, a[ai + 6]); c60 = v.fma(b0, c60); c61 = v.fma(b1, c61);
+            v = FloatVector.broadcast(S, a[ai + 7]); c70 = v.fma(b0, c70); c71 = v.fma(b1, c71);
+        }
+        FloatVector s0 = FloatVector.fromArray(S, qs, col0);
+        FloatVector s1 = FloatVector.fromArray(S, qs, col0 + L);
+        FloatVector z0 = bias == null ? null : FloatVector.fromArray(S, bias, col0);
+        FloatVector z1 = bias == null ? null : FloatVector.fromArray(S, bias, col0 + L);
+        scaled(c00, s0, z0).intoArray(y, c); scaled(c01, s1, z1).intoArray(y, c + L);
+        scaled(c10, s0, z0).intoArray(y, c + ldc); scaled(c11, s1, z1).intoArray(y, c + ldc + L);
+        scaled(c20, s0, z0).intoArray(y, c + 2 * ldc); scaled(c21, s1, z1).intoArray(y, c + 2 * ldc + L);
+        scaled(c30, s0, z0).intoArray(y, c + 3 * ldc); scaled(c31, s1, z1).intoArray(y, c + 3 * ldc + L);
+        scaled(c40, s0, z0).intoArray(y, c + 4 * ldc); scaled(c41, s1, z1).intoArray(y, c + 4 * ldc + L);
+        scaled(c50, s0, z0).intoArray(y, c + 5 * ldc); scaled(c51, s1, z1).intoArray(y, c + 5 * ldc + L);
+        scaled(c60, s0, z0).intoArray(y, c + 6 * ldc); scaled(c61, s1, z1).intoArray(y, c + 6 * ldc + L);
+        scaled(c70, s0, z0).intoArray(y, c + 7 * ldc); scaled(c71, s1, z1).intoArray(y, c + 7 * ldc + L);
+    }
+
     /** Copies {@code tiles * MR} rows of x into {@code a} as {@code [tile][kk][MR]}: one stream per tile. */
     private static void packRows(float[] x, int xOff, int tiles, int k, float[] a) {
         for (int t = 0; t < tiles; t++) {
@@ -300,12 +505,19 @@ final class VectorKernels implements Kernels {
     }
 
     /** 4 packed rows x NR columns, full panel: the main tile with 16 registers. */
-    private static void tile4(float[] a, int aBase, float[] b, int bBase, int k, float[] bias,
+    private static void tile4(float[] a, int aBase, float[] b, int bBase, int k, float[] bias, boolean resume,
                               float[] y, int c, int ldc, int col0) {
-        FloatVector z0 = bias == null ? FloatVector.zero(S) : FloatVector.fromArray(S, bias, col0);
-        FloatVector z1 = bias == null ? FloatVector.zero(S) : FloatVector.fromArray(S, bias, col0 + L);
         FloatVector c00, c01, c10, c11, c20, c21, c30, c31;
-        c00 = z0; c01 = z1; c10 = z0; c11 = z1; c20 = z0; c21 = z1; c30 = z0; c31 = z1;
+        if (resume) { // a later block of k: each chain goes on from the sum stored after the block before
+            c00 = FloatVector.fromArray(S, y, c); c01 = FloatVector.fromArray(S, y, c + L);
+            c10 = FloatVector.fromArray(S, y, c + ldc); c11 = FloatVector.fromArray(S, y, c + ldc + L);
+            c20 = FloatVector.fromArray(S, y, c + 2 * ldc); c21 = FloatVector.fromArray(S, y, c + 2 * ldc + L);
+            c30 = FloatVector.fromArray(S, y, c + 3 * ldc); c31 = FloatVector.fromArray(S, y, c + 3 * ldc + L);
+        } else {
+            FloatVector z0 = bias == null ? FloatVector.zero(S) : FloatVector.fromArray(S, bias, col0);
+            FloatVector z1 = bias == null ? FloatVector.zero(S) : FloatVector.fromArray(S, bias, col0 + L);
+            c00 = z0; c01 = z1; c10 = z0; c11 = z1; c20 = z0; c21 = z1; c30 = z0; c31 = z1;
+        }
         int ai = aBase;
         int bo = bBase;
         for (int kk = 0; kk < k; kk++, ai += 4, bo += NR) {
@@ -324,12 +536,23 @@ final class VectorKernels implements Kernels {
     }
 
     /** 8 packed rows x NR columns, full panel: the main tile with 32 registers. */
-    private static void tile8(float[] a, int aBase, float[] b, int bBase, int k, float[] bias,
+    private static void tile8(float[] a, int aBase, float[] b, int bBase, int k, float[] bias, boolean resume,
                               float[] y, int c, int ldc, int col0) {
-        FloatVector z0 = bias == null ? FloatVector.zero(S) : FloatVector.fromArray(S, bias, col0);
-        FloatVector z1 = bias == null ? FloatVector.zero(S) : FloatVector.fromArray(S, bias, col0 + L);
         FloatVector c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, c60, c61, c70, c71;
-        c00 = z0; c01 = z1; c10 = z0; c11 = z1; c20 = z0; c21 = z1; c30 = z0; c31 = z1; c40 = z0; c41 = z1; c50 = z0; c51 = z1; c60 = z0; c61 = z1; c70 = z0; c71 = z1;
+        if (resume) { // a later block of k: each chain goes on from the sum stored after the block before
+            c00 = FloatVector.fromArray(S, y, c); c01 = FloatVector.fromArray(S, y, c + L);
+            c10 = FloatVector.fromArray(S, y, c + ldc); c11 = FloatVector.fromArray(S, y, c + ldc + L);
+            c20 = FloatVector.fromArray(S, y, c + 2 * ldc); c21 = FloatVector.fromArray(S, y, c + 2 * ldc + L);
+            c30 = FloatVector.fromArray(S, y, c + 3 * ldc); c31 = FloatVector.fromArray(S, y, c + 3 * ldc + L);
+            c40 = FloatVector.fromArray(S, y, c + 4 * ldc); c41 = FloatVector.fromArray(S, y, c + 4 * ldc + L);
+            c50 = FloatVector.fromArray(S, y, c + 5 * ldc); c51 = FloatVector.fromArray(S, y, c + 5 * ldc + L);
+            c60 = FloatVector.fromArray(S, y, c + 6 * ldc); c61 = FloatVector.fromArray(S, y, c + 6 * ldc + L);
+            c70 = FloatVector.fromArray(S, y, c + 7 * ldc); c71 = FloatVector.fromArray(S, y, c + 7 * ldc + L);
+        } else {
+            FloatVector z0 = bias == null ? FloatVector.zero(S) : FloatVector.fromArray(S, bias, col0);
+            FloatVector z1 = bias == null ? FloatVector.zero(S) : FloatVector.fromArray(S, bias, col0 + L);
+            c00 = z0; c01 = z1; c10 = z0; c11 = z1; c20 = z0; c21 = z1; c30 = z0; c31 = z1; c40 = z0; c41 = z1; c50 = z0; c51 = z1; c60 = z0; c61 = z1; c70 = z0; c71 = z1;
+        }
         int ai = aBase;
         int bo = bBase;
         for (int kk = 0; kk < k; kk++, ai += 8, bo += NR) {
@@ -596,100 +819,5 @@ final class VectorKernels implements Kernels {
             sum += acc[j];
         }
         return sum;
-    }
-
-    /**
-     * int8 weights x int16 activations: the integer sums of {@link Int8Kernels}, so the result
-     * equals its scalar twin exactly. Four weight rows at a time (4 x k bytes, in L1) serve every
-     * activation row of the call: the weights stream once per call whatever {@code m}. Each lane
-     * widens bytes and shorts to int and accumulates {@code k / L} products.
-     */
-    void int8Linear(float[] x, int xOff, int m, PackedWeight.Int8Rows w, float[] bias, float[] y, int yOff) {
-        int n = w.n();
-        int k = w.k();
-        Object[] bufs = Int8Kernels.buffers(m, k);
-        short[] xq = (short[]) bufs[0];
-        float[] xs = (float[]) bufs[1];
-        Int8Kernels.quantizeRows(x, xOff, m, k, xq, xs);
-        int groups = (n + 3) / 4;
-        KernelThreads group = KernelThreads.group();
-        if (group != null && (long) m * n * k >= KernelThreads.MIN_PARALLEL_MACS && groups > 1) {
-            group.linear(this, x, xOff, m, w, bias, y, yOff, groups, xq, xs);
-        } else {
-            int8Rows(xq, xs, m, w, bias, y, yOff, 0, n);
-        }
-    }
-
-    /** One thread's part of a linear call: float or bf16 panels {@code [u0, u1)}, or int8 rows {@code [4 u0, 4 u1)}. */
-    void linearPart(float[] x, int xOff, int m, PackedWeight w, float[] bias, float[] y, int yOff, short[] xq, float[] xs,
-                    int u0, int u1) {
-        if (w instanceof PackedWeight.Int8Rows q) {
-            int8Rows(xq, xs, m, q, bias, y, yOff, 4 * u0, Math.min(q.n(), 4 * u1));
-        } else {
-            linearPanels(x, xOff, m, w, bias, y, yOff, u0, u1); // float or bf16 panels
-        }
-    }
-
-    /** Output columns {@code [j0, j1)} of an int8 linear over activations already quantized. */
-    static void int8Rows(short[] xq, float[] xs, int m, PackedWeight.Int8Rows w, float[] bias, float[] y, int yOff,
-                         int j0, int j1) {
-        int n = w.n();
-        int k = w.k();
-        byte[] q = w.data();
-        float[] sw = w.scales();
-        int kv = k - k % L;
-        int j = j0;
-        for (; j + 4 <= j1; j += 4) {
-            int w0 = j * k;
-            int w1 = w0 + k;
-            int w2 = w1 + k;
-            int w3 = w2 + k;
-            for (int i = 0; i < m; i++) {
-                int xo = i * k;
-                IntVector a0 = IntVector.zero(IS);
-                IntVector a1 = a0;
-                IntVector a2 = a0;
-                IntVector a3 = a0;
-                for (int p = 0; p < kv; p += L) {
-                    IntVector xv = (IntVector) ShortVector.fromArray(SS, xq, xo + p).convertShape(VectorOperators.S2I, IS, 0);
-                    a0 = a0.add(xv.mul((IntVector) ByteVector.fromArray(BS, q, w0 + p).convertShape(VectorOperators.B2I, IS, 0)));
-                    a1 = a1.add(xv.mul((IntVector) ByteVector.fromArray(BS, q, w1 + p).convertShape(VectorOperators.B2I, IS, 0)));
-                    a2 = a2.add(xv.mul((IntVector) ByteVector.fromArray(BS, q, w2 + p).convertShape(VectorOperators.B2I, IS, 0)));
-                    a3 = a3.add(xv.mul((IntVector) ByteVector.fromArray(BS, q, w3 + p).convertShape(VectorOperators.B2I, IS, 0)));
-                }
-                int s0 = a0.reduceLanes(VectorOperators.ADD);
-                int s1 = a1.reduceLanes(VectorOperators.ADD);
-                int s2 = a2.reduceLanes(VectorOperators.ADD);
-                int s3 = a3.reduceLanes(VectorOperators.ADD);
-                for (int p = kv; p < k; p++) {
-                    int v = xq[xo + p];
-                    s0 += v * q[w0 + p];
-                    s1 += v * q[w1 + p];
-                    s2 += v * q[w2 + p];
-                    s3 += v * q[w3 + p];
-                }
-                int yo = yOff + i * n + j;
-                y[yo] = Int8Kernels.output(s0, xs[i], sw[j], bias, j);
-                y[yo + 1] = Int8Kernels.output(s1, xs[i], sw[j + 1], bias, j + 1);
-                y[yo + 2] = Int8Kernels.output(s2, xs[i], sw[j + 2], bias, j + 2);
-                y[yo + 3] = Int8Kernels.output(s3, xs[i], sw[j + 3], bias, j + 3);
-            }
-        }
-        for (; j < j1; j++) {
-            int w0 = j * k;
-            for (int i = 0; i < m; i++) {
-                int xo = i * k;
-                IntVector a0 = IntVector.zero(IS);
-                for (int p = 0; p < kv; p += L) {
-                    IntVector xv = (IntVector) ShortVector.fromArray(SS, xq, xo + p).convertShape(VectorOperators.S2I, IS, 0);
-                    a0 = a0.add(xv.mul((IntVector) ByteVector.fromArray(BS, q, w0 + p).convertShape(VectorOperators.B2I, IS, 0)));
-                }
-                int s0 = a0.reduceLanes(VectorOperators.ADD);
-                for (int p = kv; p < k; p++) {
-                    s0 += xq[xo + p] * q[w0 + p];
-                }
-                y[yOff + i * n + j] = Int8Kernels.output(s0, xs[i], sw[j], bias, j);
-            }
-        }
     }
 }

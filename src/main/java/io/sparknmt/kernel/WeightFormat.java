@@ -5,7 +5,7 @@ import java.util.Locale;
 /**
  * How a model keeps its linear weights ({@code --weights}). {@link #FLOAT} is exact mode (the
  * checkpoint's float32 values, the translations of transformers); {@link #INT8} is opt-in: each
- * output row quantized at load to int8 with its own scale ({@link PackedWeight.Int8Rows}); {@link #BF16}
+ * output row quantized at load to int8 with its own scale, float32 math ({@link Int8Kernels}); {@link #BF16}
  * is opt-in: each weight rounded to bfloat16 at load, float32 math ({@link Bf16}).
  */
 public enum WeightFormat {
