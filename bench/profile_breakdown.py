@@ -31,8 +31,8 @@ SITES = [
     ("decoder step, other", lambda f: f.endswith("MarianModel.decodeStep")),
 ]
 # the first engine frame from the leaf (Vector API internals below it are its own work)
-GEMM_KERNEL = ("VectorKernels.tile", "VectorKernels.row1", "VectorKernels.linear", "Kernels.int8Linear", "Kernels.int8Rows",
-               "Int8Kernels.", "ScalarKernels.linear", "PackedWeight.")
+GEMM_KERNEL = ("VectorKernels.tile", "VectorKernels.row1", "VectorKernels.linear", "VectorKernels.widen",
+               "VectorKernels.scaleTile", "Int8Kernels.", "ScalarKernels.linear", "PackedWeight.")
 ENCODER = "encoder (all of it)"
 OUTPUT = "output projection (logits GEMM)"
 OTHER = "other (bench harness, GC, outside the engine)"
