@@ -12,7 +12,7 @@ package io.sparknmt.kernel;
  * <p>Why not integer products: the Vector API has no int8 or int16 dot product. The route through
  * it (bytes and shorts widened to int lanes, {@code vpmulld}, add) ran at 19-28 GFLOP/s against the
  * float tile's 56-108 on an AVX-512 Xeon, and C2 did not vectorize a plain short x byte -> int
- * reduction loop at all (2-3 GFLOP/s), on Java 17 and 25 alike (docs/benchmarks.md). Widening bytes to
+ * reduction loop at all (2-3 GFLOP/s), on Java 17 and 25 alike (README, "Performance (honest numbers)"). Widening bytes to
  * floats costs two instructions per vector of weights, shared by every row of a register tile, and
  * keeps the FMA rate, while the bytes streamed from memory per decoding step drop four times.
  */
